@@ -1,0 +1,119 @@
+# opt: top-level GNU makefile.
+#
+# Works from a fresh clone: config.mk is made by configure, and configure
+# by autoreconf, whenever they are missing or older than their sources.
+# `make check` and `make demo` first run scripts/install-deps, so that
+# they pass on a fresh Debian machine.
+
+.DEFAULT_GOAL := all
+.DELETE_ON_ERROR:
+.SECONDARY:
+.SUFFIXES:
+
+CONFIGURE_FLAGS ?= --prefix=/usr/local --sysconfdir=/etc \
+	--localstatedir=/var --runstatedir=/run
+PROVE ?= prove
+PROVE_FLAGS ?=
+
+NOCONFIG_GOALS := clean distclean help
+DEPS_GOALS := check demo
+
+ifneq ($(filter $(DEPS_GOALS),$(MAKECMDGOALS)),)
+ifeq ($(OPT_DEPS_DONE),)
+deps_status := $(shell scripts/install-deps >&2; echo $$?)
+ifneq ($(deps_status),0)
+$(error scripts/install-deps failed with status $(deps_status))
+endif
+export OPT_DEPS_DONE := 1
+endif
+endif
+
+ifneq ($(or $(filter-out $(NOCONFIG_GOALS),$(MAKECMDGOALS)),$(if $(MAKECMDGOALS),,all)),)
+include config.mk
+endif
+
+config.mk: config.mk.in configure
+	./configure $(CONFIGURE_FLAGS)
+
+configure: configure.ac
+	autoreconf -fi
+	touch $@
+
+WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wpointer-arith -Wwrite-strings -Wvla \
+	-Wformat=2 -Wno-format-nonliteral
+ifeq ($(SANITIZE),1)
+SAN = -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+endif
+OPT_DIRS = -DOPT_CONFIG_DIR='"$(sysconfdir)/mast"' \
+	-DOPT_RUN_DIR='"$(runstatedir)/mast"' \
+	-DOPT_LOG_DIR='"$(localstatedir)/log/mast"' \
+	-DOPT_VERSION='"$(VERSION)"'
+ALL_CFLAGS = -std=c11 -D_DEFAULT_SOURCE $(WARN) $(SAN) -Ilib \
+	$(PKG_CFLAGS) $(OPT_DIRS) $(CPPFLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(SAN) $(LDFLAGS)
+
+LIB_SRC = $(wildcard lib/*.c)
+LIB_OBJ = $(LIB_SRC:.c=.o)
+CLI_OBJ = bin/cli.o
+TOOLS = bin/opt-site bin/opt-channel
+UNIT_SRC = $(wildcard tests/unit/*.c)
+UNIT_TESTS = $(UNIT_SRC:.c=.test)
+TEST_PROGS = tests/fake-printer
+OBJ = $(LIB_OBJ) $(CLI_OBJ) $(TOOLS:=.o) $(UNIT_SRC:.c=.o)
+
+# Objects are rebuilt when the compiler flags change (SANITIZE=1 and back).
+FLAGS_FILE = .build-flags
+ifneq ($(filter-out $(NOCONFIG_GOALS),$(MAKECMDGOALS))$(if $(MAKECMDGOALS),,all),)
+$(shell echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' | cmp -s - $(FLAGS_FILE) || \
+	echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' > $(FLAGS_FILE))
+endif
+
+.PHONY: all check clean distclean install demo help
+
+all: $(TOOLS)
+
+%.o: %.c $(FLAGS_FILE) config.mk
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+lib/libopt.a: $(LIB_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+bin/opt-%: bin/opt-%.o $(CLI_OBJ) lib/libopt.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+tests/unit/%.test: tests/unit/%.o lib/libopt.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+check: all $(UNIT_TESTS)
+	OPT_BIN=$(CURDIR)/bin $(PROVE) $(PROVE_FLAGS) -f --exec '' \
+		$(UNIT_TESTS) $(sort $(wildcard tests/*.t))
+
+demo: all
+	scripts/demo
+
+install: all
+	install -d $(DESTDIR)$(bindir) $(DESTDIR)$(sysconfdir)/mast
+	install -m 0755 $(TOOLS) $(DESTDIR)$(bindir)
+	install -m 0640 etc/defaults.conf $(DESTDIR)$(sysconfdir)/mast/defaults.conf
+	for m in $(wildcard man/*.[1-8]); do \
+		s=$${m##*.}; \
+		install -d $(DESTDIR)$(mandir)/man$$s && \
+		install -m 0644 $$m $(DESTDIR)$(mandir)/man$$s || exit 1; \
+	done
+
+clean:
+	rm -f $(OBJ) $(OBJ:.o=.d) lib/libopt.a $(TOOLS) $(UNIT_TESTS) \
+		$(FLAGS_FILE)
+
+distclean: clean
+	rm -rf config.mk config.log config.status configure aclocal.m4 \
+		autom4te.cache
+
+help:
+	@echo "targets: all check demo install clean distclean"
+	@echo "variables: SANITIZE=1 DESTDIR= prefix= PROVE_FLAGS=-v"
+
+-include $(OBJ:.o=.d)

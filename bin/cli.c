@@ -1,0 +1,210 @@
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "lock.h"
+#include "site.h"
+#include "valid.h"
+
+#ifndef OPT_VERSION
+#define OPT_VERSION "unknown"
+#endif
+
+void
+cli_init(struct cli *c, const char *prog)
+{
+	memset(c, 0, sizeof(*c));
+	c->prog = prog;
+	c->format = OPT_FMT_TABLE;
+	c->color = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
+}
+
+/*
+ * Handles an option every tool shares; returns 1 if it was one.  An
+ * unknown option or a missing value is a usage error here, so that each
+ * tool's switch only lists its own options.
+ */
+int
+cli_option(struct cli *c, int ch, char *const *argv, void (*usage)(void))
+{
+	char q[OPT_QUOTE_BUF];
+
+	switch (ch) {
+	case 'h':
+		usage();
+		exit(cli_flush(c, EX_OK));
+	case 'V':
+		printf("%s (opt) %s\n", c->prog, OPT_VERSION);
+		exit(cli_flush(c, EX_OK));
+	case 'q':
+		c->quiet = true;
+		return 1;
+	case 'v':
+		c->verbose++;
+		return 1;
+	case 'C':
+		c->config_dir = optarg;
+		return 1;
+	case 'H':
+		if (c->format == OPT_FMT_JSON)
+			cli_usage_error(c, "-H and --json are exclusive");
+		c->format = OPT_FMT_TSV;
+		return 1;
+	case CLI_OPT_JSON:
+		if (c->format == OPT_FMT_TSV)
+			cli_usage_error(c, "-H and --json are exclusive");
+		c->format = OPT_FMT_JSON;
+		return 1;
+	case ':':
+		cli_usage_error(c, "option '%s' needs a value",
+		    opt_quote(q, sizeof(q), argv[optind - 1]));
+	case '?':
+		if (optopt != 0)
+			cli_usage_error(c, "unknown option '-%c'", optopt);
+		cli_usage_error(c, "unknown option '%s'",
+		    opt_quote(q, sizeof(q), argv[optind - 1]));
+	default:
+		return 0;
+	}
+}
+
+void
+cli_paths(struct cli *c)
+{
+	struct opt_error e;
+
+	if (opt_paths_init(&c->paths, c->config_dir, &e) == -1)
+		cli_fail(c, NULL, &e);
+}
+
+/* MAST_LOCK_TIMEOUT: seconds to wait for the config lock (default 10). */
+int
+cli_lock_wait_ms(void)
+{
+	const char *v = getenv("MAST_LOCK_TIMEOUT"), *errstr;
+	long long s;
+
+	if (v == NULL || *v == '\0')
+		return OPT_LOCK_WAIT_MS;
+	s = strtonum(v, 0, 3600, &errstr);
+	return errstr ? OPT_LOCK_WAIT_MS : (int)(s * 1000);
+}
+
+/* The helpers below end the program with the error when they fail. */
+void
+cli_site_id(const struct cli *c, const char *site)
+{
+	struct opt_error e;
+
+	if (opt_valid_site_id(site, &e) == -1)
+		cli_fail(c, NULL, &e);
+}
+
+void
+cli_site_exists(const struct cli *c, const char *site)
+{
+	struct opt_error e;
+
+	if (!opt_site_exists(&c->paths, site)) {
+		opt_error_set(&e, EX_NOINPUT, "no such site");
+		cli_fail(c, site, &e);
+	}
+}
+
+void
+cli_defaults(const struct cli *c, struct opt_defaults *d)
+{
+	struct opt_error e;
+
+	if (opt_defaults_load(&c->paths, d, &e) == -1)
+		cli_fail(c, NULL, &e);
+}
+
+void
+cli_lock(const struct cli *c, struct opt_lock *l)
+{
+	struct opt_error e;
+
+	if (opt_lock_take(&c->paths, cli_lock_wait_ms(), l, &e) == -1)
+		cli_fail(c, NULL, &e);
+}
+
+/* Splits KEY=VALUE in place and returns VALUE. */
+char *
+cli_split_pair(const struct cli *c, char *arg)
+{
+	char q[OPT_QUOTE_BUF], *eq = strchr(arg, '=');
+
+	if (eq == NULL || eq == arg)
+		cli_usage_error(c, "'%s' is not KEY=VALUE",
+		    opt_quote(q, sizeof(q), arg));
+	*eq = '\0';
+	return eq + 1;
+}
+
+static void
+vmessage(const struct cli *c, const char *site, const char *fmt, va_list ap)
+{
+	fflush(stdout);
+	fprintf(stderr, "%s: ", c->prog);
+	if (site != NULL && opt_valid_site_id(site, NULL) == 0)
+		fprintf(stderr, "%s: ", site);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+static void
+message(const struct cli *c, const char *site, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmessage(c, site, fmt, ap);
+	va_end(ap);
+}
+
+/* "PROG: SITE: text", then exit with the error's status. */
+void
+cli_fail(const struct cli *c, const char *site, const struct opt_error *e)
+{
+	message(c, site, "%s", e->text);
+	exit(e->status ? e->status : EX_SOFTWARE);
+}
+
+void
+cli_warn(const struct cli *c, const char *site, const struct opt_error *e)
+{
+	message(c, site, "%s", e->text);
+}
+
+void
+cli_usage_error(const struct cli *c, const char *fmt, ...)
+{
+	char text[OPT_ERROR_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	message(c, NULL, "%s (see %s --help)", text, c->prog);
+	exit(EX_USAGE);
+}
+
+/* A failed write to stdout is an error: a full disk must not pass for
+ * an empty listing. */
+int
+cli_flush(const struct cli *c, int status)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		message(c, NULL, "cannot write to standard output: %s",
+		    strerror(errno));
+		return status ? status : EX_IOERR;
+	}
+	return status;
+}

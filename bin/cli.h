@@ -1,0 +1,59 @@
+/*
+ * What every opt tool's main() shares: the common options, the one
+ * error format ("opt-site: nautilus: no such site"), exit codes, and
+ * checked writes to stdout.  Only tools link this; lib/ never prints.
+ */
+#ifndef OPT_CLI_H
+#define OPT_CLI_H
+
+#include <stdbool.h>
+#include <stdnoreturn.h>
+
+#include "defaults.h"
+#include "error.h"
+#include "lock.h"
+#include "output.h"
+#include "paths.h"
+
+struct cli {
+	const char *prog;
+	const char *config_dir; /* -C */
+	enum opt_format format;
+	bool quiet;
+	int verbose;
+	bool color;
+	struct opt_paths paths;
+};
+
+/* Long options every tool takes; CLI_OPT_* are their getopt values. */
+enum {
+	CLI_OPT_JSON = 0x100,
+	CLI_OPT_FIRST_TOOL,
+};
+#define CLI_SHORT_OPTS ":hVqvC:H"
+#define CLI_LONG_OPTS                                                      \
+	{"help", no_argument, NULL, 'h'},                                  \
+	    {"version", no_argument, NULL, 'V'},                           \
+	    {"quiet", no_argument, NULL, 'q'},                             \
+	    {"verbose", no_argument, NULL, 'v'},                           \
+	    {"config-dir", required_argument, NULL, 'C'},                  \
+	    {"json", no_argument, NULL, CLI_OPT_JSON}
+
+void cli_init(struct cli *, const char *);
+int cli_option(struct cli *, int, char *const *, void (*)(void));
+void cli_paths(struct cli *);
+int cli_lock_wait_ms(void);
+void cli_site_id(const struct cli *, const char *);
+void cli_site_exists(const struct cli *, const char *);
+void cli_defaults(const struct cli *, struct opt_defaults *);
+void cli_lock(const struct cli *, struct opt_lock *);
+char *cli_split_pair(const struct cli *, char *);
+
+noreturn void cli_fail(const struct cli *, const char *,
+    const struct opt_error *);
+noreturn void cli_usage_error(const struct cli *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+void cli_warn(const struct cli *, const char *, const struct opt_error *);
+int cli_flush(const struct cli *, int);
+
+#endif

@@ -1,0 +1,340 @@
+/*
+ * opt-channel: add, remove, list and change the printer channels of a
+ * site, and allocate their listen ports.
+ *
+ * Port allocation reads every site's channels under the config lock, so
+ * concurrent adds never pick the same port; ids come from next_id, which
+ * only grows, so an id is never given to a second channel.
+ */
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "channel.h"
+#include "cli.h"
+#include "defaults.h"
+#include "lock.h"
+#include "port.h"
+#include "site.h"
+
+enum {
+	OPT_LISTEN = CLI_OPT_FIRST_TOOL,
+	OPT_DESCRIPTION,
+};
+
+static const struct option longopts[] = {
+    CLI_LONG_OPTS,
+    {"listen", required_argument, NULL, OPT_LISTEN},
+    {"description", required_argument, NULL, OPT_DESCRIPTION},
+    {NULL, 0, NULL, 0},
+};
+
+static struct cli cli;
+
+static void
+usage(void)
+{
+	printf("usage: opt-channel [-hqvV] [-C DIR] COMMAND ...\n"
+	       "  opt-channel add SITE PRINTER[:PORT] [--listen N] "
+	       "[--description T]\n"
+	       "  opt-channel remove SITE ID\n"
+	       "  opt-channel list [SITE] [-H | --json]\n"
+	       "  opt-channel set SITE ID KEY=VALUE ...\n");
+}
+
+static int
+channel_id(const char *site, const char *arg)
+{
+	struct opt_error e;
+	int id;
+
+	if (opt_parse_int("channel id", arg, 1, INT_MAX, &id, &e) == -1)
+		cli_fail(&cli, site, &e);
+	return id;
+}
+
+/* Loads what an edit needs, in the order that reports problems best. */
+static void
+load_site(const char *site, struct opt_defaults *d, struct opt_site *s,
+    struct opt_channels *cs)
+{
+	struct opt_error e;
+
+	if (opt_site_load(&cli.paths, d, site, s, &e) == -1 ||
+	    opt_channels_load(&cli.paths, site, cs, &e) == -1)
+		cli_fail(&cli, site, &e);
+}
+
+static void
+check_port(const struct opt_site *s, int port, int id)
+{
+	struct opt_ports ports;
+	struct opt_error e;
+
+	if (opt_ports_load(&cli.paths, &ports, &e) == -1 ||
+	    opt_port_check(&ports, s->bind, port, s->id, id, &e) == -1)
+		cli_fail(&cli, s->id, &e);
+	opt_ports_free(&ports);
+}
+
+static int
+cmd_add(int argc, char **argv, const char *listen, const char *desc)
+{
+	struct opt_channel c = {0}, *nc;
+	struct opt_channels cs;
+	struct opt_defaults d;
+	struct opt_ports ports;
+	struct opt_site s;
+	struct opt_error e;
+	struct opt_lock l;
+	const char *site;
+
+	if (argc != 3)
+		cli_usage_error(&cli, "add needs SITE and PRINTER[:PORT]");
+	site = argv[1];
+	cli_site_id(&cli, site);
+	if (opt_channel_target(argv[2], &c, &e) == -1 ||
+	    (listen && opt_channel_set(&c, "listen", listen, &e) == -1) ||
+	    (desc && opt_channel_set(&c, "description", desc, &e) == -1))
+		cli_fail(&cli, site, &e);
+
+	cli_paths(&cli);
+	cli_defaults(&cli, &d);
+	cli_site_exists(&cli, site);
+	cli_lock(&cli, &l);
+	load_site(site, &d, &s, &cs);
+	if (listen != NULL) {
+		check_port(&s, c.listen, 0);
+	} else {
+		if (opt_ports_load(&cli.paths, &ports, &e) == -1 ||
+		    opt_port_allocate(&ports, &d, s.bind, &c.listen, &e) == -1)
+			cli_fail(&cli, site, &e);
+		opt_ports_free(&ports);
+	}
+	if ((nc = opt_channels_add(&cs, &c, &e)) == NULL ||
+	    opt_channels_save(&cli.paths, &cs, &e) == -1)
+		cli_fail(&cli, site, &e);
+	opt_lock_release(&l);
+	c = *nc;
+	opt_channels_free(&cs);
+
+	if (cli.format == OPT_FMT_JSON) {
+		printf("{\"site\":\"%s\",\"id\":%d,\"listen\":%d,\"printer\":",
+		    site, c.id, c.listen);
+		opt_json_string(stdout, c.printer);
+		printf(",\"printer_port\":%d,\"description\":",
+		    c.printer_port);
+		opt_json_string(stdout, c.description);
+		printf("}\n");
+	} else if (cli.format == OPT_FMT_TSV) {
+		printf("%d\t%d\n", c.id, c.listen);
+	} else if (cli.quiet) {
+		printf("%d\n", c.listen);
+	} else {
+		bool v6 = strchr(c.printer, ':') != NULL;
+		printf("%s: channel %d: port %d -> %s%s%s:%d\n", site, c.id,
+		    c.listen, v6 ? "[" : "", c.printer, v6 ? "]" : "",
+		    c.printer_port);
+	}
+	return EX_OK;
+}
+
+static int
+cmd_remove(int argc, char **argv)
+{
+	struct opt_channels cs;
+	struct opt_defaults d;
+	struct opt_site s;
+	struct opt_error e;
+	struct opt_lock l;
+	const char *site;
+	int id, port;
+
+	if (argc != 3)
+		cli_usage_error(&cli, "remove needs SITE and ID");
+	site = argv[1];
+	cli_site_id(&cli, site);
+	id = channel_id(site, argv[2]);
+	cli_paths(&cli);
+	cli_defaults(&cli, &d);
+	cli_site_exists(&cli, site);
+	cli_lock(&cli, &l);
+	load_site(site, &d, &s, &cs);
+	port = opt_channels_find(&cs, id) ? opt_channels_find(&cs, id)->listen :
+					    0;
+	if (opt_channels_remove(&cs, id, &e) == -1 ||
+	    opt_channels_save(&cli.paths, &cs, &e) == -1)
+		cli_fail(&cli, site, &e);
+	opt_lock_release(&l);
+	opt_channels_free(&cs);
+	if (!cli.quiet)
+		printf("%s: channel %d removed, port %d is free\n", site, id,
+		    port);
+	return EX_OK;
+}
+
+static const struct opt_column channel_cols[] = {
+    {"site", "SITE", 0},
+    {"id", "ID", OPT_COL_RIGHT},
+    {"listen", "LISTEN", OPT_COL_RIGHT},
+    {"printer", "PRINTER", 0},
+    {"printer_port", "PORT", OPT_COL_RIGHT},
+    {"description", "DESCRIPTION", 0},
+};
+
+static int
+site_rows(struct opt_table *t, const char *site, struct opt_error *e)
+{
+	struct opt_channels cs;
+	size_t i;
+
+	if (opt_channels_load(&cli.paths, site, &cs, e) == -1)
+		return -1;
+	for (i = 0; i < cs.n; i++) {
+		if (opt_table_row(t) == -1)
+			break;
+		opt_table_str(t, "site", site);
+		opt_table_int(t, "id", cs.v[i].id);
+		opt_table_int(t, "listen", cs.v[i].listen);
+		opt_table_str(t, "printer", cs.v[i].printer);
+		opt_table_int(t, "printer_port", cs.v[i].printer_port);
+		opt_table_str(t, "description", cs.v[i].description);
+	}
+	opt_channels_free(&cs);
+	return 0;
+}
+
+static int
+cmd_list(int argc, char **argv)
+{
+	char (*ids)[OPT_SITE_ID_MAX + 1] = NULL;
+	struct opt_table t;
+	struct opt_error e;
+	size_t i, n;
+	int status = EX_OK;
+
+	if (argc > 2)
+		cli_usage_error(&cli, "list takes at most one SITE");
+	if (argc == 2)
+		cli_site_id(&cli, argv[1]);
+	cli_paths(&cli);
+	opt_table_init(&t, channel_cols,
+	    sizeof(channel_cols) / sizeof(channel_cols[0]));
+	if (argc == 2) {
+		cli_site_exists(&cli, argv[1]);
+		if (site_rows(&t, argv[1], &e) == -1)
+			cli_fail(&cli, argv[1], &e);
+	} else {
+		if (opt_site_list(&cli.paths, &ids, &n, &e) == -1)
+			cli_fail(&cli, NULL, &e);
+		for (i = 0; i < n; i++) {
+			if (site_rows(&t, ids[i], &e) == -1) {
+				cli_warn(&cli, ids[i], &e);
+				if (status == EX_OK)
+					status = e.status;
+			}
+		}
+		free(ids);
+	}
+	if (opt_table_print(&t, stdout, cli.format, cli.color) == -1 &&
+	    status == EX_OK)
+		status = EX_IOERR;
+	opt_table_free(&t);
+	return status;
+}
+
+static int
+cmd_set(int argc, char **argv)
+{
+	struct opt_channel scratch = {0}, *c;
+	struct opt_channels cs;
+	struct opt_defaults d;
+	struct opt_site s;
+	struct opt_error e;
+	struct opt_lock l;
+	const char *site;
+	char **values;
+	int i, id, old_listen;
+
+	if (argc < 4)
+		cli_usage_error(&cli, "set needs SITE, ID and KEY=VALUE");
+	site = argv[1];
+	cli_site_id(&cli, site);
+	id = channel_id(site, argv[2]);
+	if ((values = calloc((size_t)argc, sizeof(*values))) == NULL) {
+		opt_error_set(&e, EX_OSERR, "out of memory");
+		cli_fail(&cli, NULL, &e);
+	}
+	for (i = 3; i < argc; i++)
+		values[i] = cli_split_pair(&cli, argv[i]);
+	for (i = 3; i < argc; i++)
+		if (opt_channel_set(&scratch, argv[i], values[i], &e) == -1)
+			cli_fail(&cli, site, &e);
+
+	cli_paths(&cli);
+	cli_defaults(&cli, &d);
+	cli_site_exists(&cli, site);
+	cli_lock(&cli, &l);
+	load_site(site, &d, &s, &cs);
+	if ((c = opt_channels_find(&cs, id)) == NULL) {
+		opt_error_set(&e, EX_NOINPUT, "channel %d: no such channel",
+		    id);
+		cli_fail(&cli, site, &e);
+	}
+	old_listen = c->listen;
+	for (i = 3; i < argc; i++)
+		opt_channel_set(c, argv[i], values[i], NULL);
+	if (c->listen != old_listen)
+		check_port(&s, c->listen, id);
+	if (opt_channels_save(&cli.paths, &cs, &e) == -1)
+		cli_fail(&cli, site, &e);
+	opt_lock_release(&l);
+	opt_channels_free(&cs);
+	free(values);
+	return EX_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *listen = NULL, *desc = NULL, *cmd;
+	char q[OPT_QUOTE_BUF];
+	int ch;
+
+	cli_init(&cli, "opt-channel");
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, CLI_SHORT_OPTS, longopts,
+		    NULL)) != -1) {
+		if (cli_option(&cli, ch, argv, usage))
+			continue;
+		if (ch == OPT_LISTEN)
+			listen = optarg;
+		else if (ch == OPT_DESCRIPTION)
+			desc = optarg;
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		cli_usage_error(&cli, "missing command");
+	cmd = argv[0];
+	if ((listen || desc) && strcmp(cmd, "add") != 0)
+		cli_usage_error(&cli, "%s is an option of 'add' only",
+		    listen ? "--listen" : "--description");
+	if (cli.format != OPT_FMT_TABLE && strcmp(cmd, "list") != 0 &&
+	    strcmp(cmd, "add") != 0)
+		cli_usage_error(&cli, "-H and --json are for list and add");
+
+	if (strcmp(cmd, "add") == 0)
+		return cli_flush(&cli, cmd_add(argc, argv, listen, desc));
+	if (strcmp(cmd, "remove") == 0)
+		return cli_flush(&cli, cmd_remove(argc, argv));
+	if (strcmp(cmd, "list") == 0)
+		return cli_flush(&cli, cmd_list(argc, argv));
+	if (strcmp(cmd, "set") == 0)
+		return cli_flush(&cli, cmd_set(argc, argv));
+	cli_usage_error(&cli, "unknown command '%s'",
+	    opt_quote(q, sizeof(q), cmd));
+}

@@ -1,0 +1,392 @@
+/*
+ * opt-site: add, remove, list, show and change sites.
+ *
+ * Every value from the command line goes through lib/valid.c before it
+ * reaches a path or a file; edits hold the config lock and replace files
+ * atomically, so a failed edit leaves the old files as they were.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "channel.h"
+#include "cli.h"
+#include "conf.h"
+#include "defaults.h"
+#include "lock.h"
+#include "pidfile.h"
+#include "site.h"
+#include "throttle.h"
+
+#define STOP_WAIT_MS 35000 /* the tunnel drains jobs for up to 30 s */
+
+enum {
+	OPT_PORT = CLI_OPT_FIRST_TOOL,
+	OPT_USER,
+	OPT_IDENTITY,
+	OPT_DESCRIPTION,
+	OPT_HOST_KEY_CHECK,
+	OPT_NO_COMPRESSION,
+	OPT_FORCE,
+};
+
+static const struct option longopts[] = {
+    CLI_LONG_OPTS,
+    {"port", required_argument, NULL, OPT_PORT},
+    {"user", required_argument, NULL, OPT_USER},
+    {"identity", required_argument, NULL, OPT_IDENTITY},
+    {"description", required_argument, NULL, OPT_DESCRIPTION},
+    {"host-key-check", required_argument, NULL, OPT_HOST_KEY_CHECK},
+    {"no-compression", no_argument, NULL, OPT_NO_COMPRESSION},
+    {"force", no_argument, NULL, OPT_FORCE},
+    {NULL, 0, NULL, 0},
+};
+
+/* Options of `add`, as site.conf keys and values, in command-line order. */
+struct add_opts {
+	size_t n;
+	struct {
+		const char *flag;
+		const char *key;
+		const char *value;
+	} v[16];
+};
+
+static struct cli cli;
+
+static void
+usage(void)
+{
+	printf("usage: opt-site [-hqvV] [-C DIR] COMMAND ...\n"
+	       "  opt-site add SITE HOST [--port N] [--user U] [--identity F]\n"
+	       "           [--description T] [--host-key-check MODE] "
+	       "[--no-compression]\n"
+	       "  opt-site remove SITE [--force]\n"
+	       "  opt-site list [-H | --json]\n"
+	       "  opt-site show SITE [-H | --json]\n"
+	       "  opt-site set SITE KEY=VALUE ...\n");
+}
+
+static int
+cmd_add(int argc, char **argv, const struct add_opts *o)
+{
+	struct opt_defaults d;
+	struct opt_site s;
+	struct opt_error e;
+	struct opt_lock l;
+	size_t i;
+
+	if (argc != 3)
+		cli_usage_error(&cli, "add needs SITE and HOST");
+	cli_site_id(&cli, argv[1]);
+	opt_site_builtin(&s);
+	if (opt_site_set(&s, "host", argv[2], &e) == -1)
+		cli_fail(&cli, argv[1], &e);
+	for (i = 0; i < o->n; i++)
+		if (opt_site_set(&s, o->v[i].key, o->v[i].value, &e) == -1)
+			cli_fail(&cli, argv[1], &e);
+
+	cli_paths(&cli);
+	cli_defaults(&cli, &d);
+	s = d.site;
+	strlcpy(s.id, argv[1], sizeof(s.id));
+	opt_site_set(&s, "host", argv[2], NULL);
+	for (i = 0; i < o->n; i++)
+		opt_site_set(&s, o->v[i].key, o->v[i].value, NULL);
+
+	if (access(cli.paths.config, F_OK) == -1 &&
+	    opt_dir_make(cli.paths.config, &e) == -1)
+		cli_fail(&cli, NULL, &e);
+	cli_lock(&cli, &l);
+	if (opt_site_create(&cli.paths, &s, &d.throttle, &e) == -1)
+		cli_fail(&cli, s.id, &e);
+	opt_lock_release(&l);
+	if (!cli.quiet)
+		printf("%s: added, %s@%s port %d\n", s.id, s.user, s.host,
+		    s.port);
+	return EX_OK;
+}
+
+static int
+cmd_remove(int argc, char **argv, bool force)
+{
+	char pidfile[PATH_MAX], state[PATH_MAX];
+	const char *site;
+	struct opt_error e;
+	struct opt_lock l;
+	pid_t pid;
+
+	if (argc != 2)
+		cli_usage_error(&cli, "remove needs SITE");
+	site = argv[1];
+	cli_site_id(&cli, site);
+	cli_paths(&cli);
+	cli_site_exists(&cli, site);
+	if (opt_paths_run(&cli.paths, site, ".pid", pidfile, sizeof(pidfile),
+		&e) == -1 ||
+	    opt_paths_run(&cli.paths, site, ".state", state, sizeof(state),
+		&e) == -1)
+		cli_fail(&cli, site, &e);
+	if (opt_pidfile_probe(pidfile, &pid) == OPT_PROC_RUNNING) {
+		if (!force) {
+			opt_error_set(&e, EX_TEMPFAIL,
+			    "tunnel is running (pid %ld); stop it first with "
+			    "'opt-tunnel stop %s', or use --force",
+			    (long)pid, site);
+			cli_fail(&cli, site, &e);
+		}
+		if (opt_pidfile_stop(pidfile, STOP_WAIT_MS, &e) == -1)
+			cli_fail(&cli, site, &e);
+	}
+	cli_lock(&cli, &l);
+	if (opt_site_remove(&cli.paths, site, &e) == -1)
+		cli_fail(&cli, site, &e);
+	opt_lock_release(&l);
+	if (opt_pidfile_probe(pidfile, &pid) == OPT_PROC_STALE)
+		unlink(pidfile);
+	unlink(state);
+	if (!cli.quiet)
+		printf("%s: removed\n", site);
+	return EX_OK;
+}
+
+static const struct opt_column site_cols[] = {
+    {"site", "SITE", 0},
+    {"host", "HOST", 0},
+    {"port", "PORT", OPT_COL_RIGHT},
+    {"user", "USER", 0},
+    {"channels", "CHANNELS", OPT_COL_RIGHT},
+    {"description", "DESCRIPTION", 0},
+    {"identity", "IDENTITY", OPT_COL_JSON},
+    {"host_key_check", "HOST_KEY_CHECK", OPT_COL_JSON},
+    {"compression", "COMPRESSION", OPT_COL_JSON},
+    {"keepalive_interval", "KEEPALIVE_INTERVAL", OPT_COL_JSON},
+    {"keepalive_count", "KEEPALIVE_COUNT", OPT_COL_JSON},
+    {"bind", "BIND", OPT_COL_JSON},
+    {"allow", "ALLOW", OPT_COL_JSON},
+    {"throttle_enabled", "THROTTLE", OPT_COL_JSON},
+    {"throttle_up", "UP", OPT_COL_JSON},
+    {"throttle_down", "DOWN", OPT_COL_JSON},
+};
+#define NSITE_COLS (sizeof(site_cols) / sizeof(site_cols[0]))
+
+/* One row of a site: its site.conf, channel count and limits. */
+static int
+site_row(struct opt_table *t, const struct opt_defaults *d, const char *id,
+    struct opt_error *e)
+{
+	char allow[OPT_ALLOW_MAX * OPT_CIDR_MAX];
+	struct opt_channels cs;
+	struct opt_throttle th;
+	struct opt_site s;
+
+	if (opt_site_load(&cli.paths, d, id, &s, e) == -1 ||
+	    opt_channels_load(&cli.paths, id, &cs, e) == -1)
+		return -1;
+	opt_channels_free(&cs);
+	if (opt_throttle_load(&cli.paths, d, id, &th, e) == -1)
+		return -1;
+	if (opt_table_row(t) == -1)
+		return opt_error_set(e, EX_OSERR, "out of memory");
+	opt_table_str(t, "site", s.id);
+	opt_table_str(t, "host", s.host);
+	opt_table_int(t, "port", s.port);
+	opt_table_str(t, "user", s.user);
+	opt_table_int(t, "channels", (long long)cs.n);
+	opt_table_str(t, "description", s.description);
+	opt_table_str(t, "identity", s.identity);
+	opt_table_str(t, "host_key_check", opt_hostkey_name(s.host_key_check));
+	opt_table_bool(t, "compression", s.compression);
+	opt_table_int(t, "keepalive_interval", s.keepalive_interval);
+	opt_table_int(t, "keepalive_count", s.keepalive_count);
+	opt_table_str(t, "bind", s.bind);
+	opt_site_get(&s, "allow", allow, sizeof(allow));
+	opt_table_list(t, "allow", allow);
+	opt_table_bool(t, "throttle_enabled", th.enabled);
+	opt_table_int(t, "throttle_up", th.up);
+	opt_table_int(t, "throttle_down", th.down);
+	return 0;
+}
+
+/* A broken site is reported and skipped; the others are still listed. */
+static int
+cmd_list(int argc)
+{
+	char (*ids)[OPT_SITE_ID_MAX + 1];
+	struct opt_defaults d;
+	struct opt_table t;
+	struct opt_error e;
+	size_t i, n;
+	int status = EX_OK;
+
+	if (argc != 1)
+		cli_usage_error(&cli, "list takes no SITE; see 'show'");
+	cli_paths(&cli);
+	cli_defaults(&cli, &d);
+	if (opt_site_list(&cli.paths, &ids, &n, &e) == -1)
+		cli_fail(&cli, NULL, &e);
+	opt_table_init(&t, site_cols, NSITE_COLS);
+	for (i = 0; i < n; i++) {
+		if (site_row(&t, &d, ids[i], &e) == -1) {
+			cli_warn(&cli, ids[i], &e);
+			if (status == EX_OK)
+				status = e.status;
+		}
+	}
+	free(ids);
+	if (opt_table_print(&t, stdout, cli.format, cli.color) == -1 &&
+	    status == EX_OK)
+		status = EX_IOERR;
+	opt_table_free(&t);
+	return cli_flush(&cli, status);
+}
+
+static int
+cmd_show(int argc, char **argv)
+{
+	struct opt_defaults d;
+	struct opt_table t;
+	struct opt_error e;
+	int status = EX_OK;
+
+	if (argc != 2)
+		cli_usage_error(&cli, "show needs SITE");
+	cli_site_id(&cli, argv[1]);
+	cli_paths(&cli);
+	cli_defaults(&cli, &d);
+	opt_table_init(&t, site_cols, NSITE_COLS);
+	if (site_row(&t, &d, argv[1], &e) == -1)
+		cli_fail(&cli, argv[1], &e);
+	if (opt_table_print_record(&t, 0, stdout, cli.format) == -1)
+		status = EX_IOERR;
+	opt_table_free(&t);
+	return cli_flush(&cli, status);
+}
+
+static int
+cmd_set(int argc, char **argv)
+{
+	struct opt_defaults d;
+	struct opt_site s;
+	struct opt_error e;
+	struct opt_lock l;
+	const char *site;
+	char **values;
+	int i;
+
+	if (argc < 3)
+		cli_usage_error(&cli, "set needs SITE and KEY=VALUE");
+	site = argv[1];
+	cli_site_id(&cli, site);
+	if ((values = calloc((size_t)argc, sizeof(*values))) == NULL) {
+		opt_error_set(&e, EX_OSERR, "out of memory");
+		cli_fail(&cli, NULL, &e);
+	}
+	for (i = 2; i < argc; i++)
+		values[i] = cli_split_pair(&cli, argv[i]);
+	/* Checked before the lock: bad input never waits nor writes. */
+	opt_site_builtin(&s);
+	for (i = 2; i < argc; i++)
+		if (opt_site_set(&s, argv[i], values[i], &e) == -1)
+			cli_fail(&cli, site, &e);
+
+	cli_paths(&cli);
+	cli_defaults(&cli, &d);
+	cli_site_exists(&cli, site);
+	cli_lock(&cli, &l);
+	if (opt_site_load(&cli.paths, &d, site, &s, &e) == -1)
+		cli_fail(&cli, site, &e);
+	for (i = 2; i < argc; i++)
+		opt_site_set(&s, argv[i], values[i], NULL);
+	if (opt_site_save(&cli.paths, &s, &e) == -1)
+		cli_fail(&cli, site, &e);
+	opt_lock_release(&l);
+	if (cli.verbose)
+		for (i = 2; i < argc; i++)
+			printf("%s: %s = %s\n", site, argv[i], values[i]);
+	free(values);
+	return cli_flush(&cli, EX_OK);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const char *const add_only[] = {"--port", "--user",
+	    "--identity", "--description", "--host-key-check",
+	    "--no-compression"};
+	struct add_opts add = {0};
+	bool force = false;
+	const char *cmd;
+	int ch;
+
+	cli_init(&cli, "opt-site");
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, CLI_SHORT_OPTS, longopts,
+		    NULL)) != -1) {
+		if (cli_option(&cli, ch, argv, usage))
+			continue;
+		if (ch == OPT_FORCE) {
+			force = true;
+			continue;
+		}
+		if (add.n == sizeof(add.v) / sizeof(add.v[0]))
+			cli_usage_error(&cli, "too many options");
+		add.v[add.n].flag = add_only[ch - OPT_PORT];
+		add.v[add.n].value = optarg;
+		switch (ch) {
+		case OPT_PORT:
+			add.v[add.n].key = "port";
+			break;
+		case OPT_USER:
+			add.v[add.n].key = "user";
+			break;
+		case OPT_IDENTITY:
+			add.v[add.n].key = "identity";
+			break;
+		case OPT_DESCRIPTION:
+			add.v[add.n].key = "description";
+			break;
+		case OPT_HOST_KEY_CHECK:
+			add.v[add.n].key = "host_key_check";
+			break;
+		case OPT_NO_COMPRESSION:
+			add.v[add.n].key = "compression";
+			add.v[add.n].value = "false";
+			break;
+		}
+		add.n++;
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		cli_usage_error(&cli, "missing command");
+	cmd = argv[0];
+
+	if (add.n > 0 && strcmp(cmd, "add") != 0)
+		cli_usage_error(&cli, "%s is an option of 'add' only",
+		    add.v[0].flag);
+	if (force && strcmp(cmd, "remove") != 0)
+		cli_usage_error(&cli, "--force is an option of 'remove' only");
+	if (cli.format != OPT_FMT_TABLE && strcmp(cmd, "list") != 0 &&
+	    strcmp(cmd, "show") != 0)
+		cli_usage_error(&cli, "-H and --json are for list and show");
+
+	if (strcmp(cmd, "add") == 0)
+		return cli_flush(&cli, cmd_add(argc, argv, &add));
+	if (strcmp(cmd, "remove") == 0)
+		return cli_flush(&cli, cmd_remove(argc, argv, force));
+	if (strcmp(cmd, "list") == 0)
+		return cmd_list(argc);
+	if (strcmp(cmd, "show") == 0)
+		return cmd_show(argc, argv);
+	if (strcmp(cmd, "set") == 0)
+		return cmd_set(argc, argv);
+	{
+		char q[OPT_QUOTE_BUF];
+		cli_usage_error(&cli, "unknown command '%s'",
+		    opt_quote(q, sizeof(q), cmd));
+	}
+}

@@ -1,0 +1,26 @@
+/*
+ * <config>/defaults.conf: the defaults of every site.conf and
+ * throttle.conf field, the range listen ports are allocated from, and
+ * the user tunnels run as.  A missing file means the built-in defaults.
+ */
+#ifndef OPT_DEFAULTS_H
+#define OPT_DEFAULTS_H
+
+#include "error.h"
+#include "paths.h"
+#include "site.h"
+#include "throttle.h"
+
+struct opt_defaults {
+	struct opt_site site;
+	struct opt_throttle throttle;
+	int port_lo;
+	int port_hi;
+	char local_user[OPT_USER_MAX + 1];
+};
+
+void opt_defaults_builtin(struct opt_defaults *);
+int opt_defaults_load(const struct opt_paths *, struct opt_defaults *,
+    struct opt_error *);
+
+#endif

@@ -1,0 +1,69 @@
+/*
+ * A site: one remote box reached by SSH, described by
+ * <config>/<site>/site.conf.  Fields a site.conf leaves out come from
+ * defaults.conf, then from the built-in defaults.
+ */
+#ifndef OPT_SITE_H
+#define OPT_SITE_H
+
+#include <libconfig.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "error.h"
+#include "paths.h"
+#include "valid.h"
+
+#define OPT_ALLOW_MAX 64
+
+enum opt_hostkey {
+	OPT_HOSTKEY_STRICT,
+	OPT_HOSTKEY_ACCEPT_NEW,
+	OPT_HOSTKEY_OFF,
+};
+
+struct opt_site {
+	char id[OPT_SITE_ID_MAX + 1];
+	char host[OPT_HOST_MAX + 1];
+	int port;
+	char user[OPT_USER_MAX + 1];
+	char identity[PATH_MAX];
+	enum opt_hostkey host_key_check;
+	bool compression;
+	int keepalive_interval;
+	int keepalive_count;
+	char bind[OPT_ADDR_MAX];
+	size_t nallow;
+	char allow[OPT_ALLOW_MAX][OPT_CIDR_MAX];
+	char description[OPT_DESC_MAX + 1];
+};
+
+struct opt_defaults;
+struct opt_throttle;
+
+/* The keys of site.conf, in the order files and `show` list them. */
+extern const char *const opt_site_keys[];
+
+void opt_site_builtin(struct opt_site *);
+const char *opt_hostkey_name(enum opt_hostkey);
+int opt_site_apply(const char *, const config_setting_t *, struct opt_site *,
+    struct opt_error *);
+int opt_site_set(struct opt_site *, const char *, const char *,
+    struct opt_error *);
+int opt_site_get(const struct opt_site *, const char *, char *, size_t);
+
+int opt_site_exists(const struct opt_paths *, const char *);
+int opt_site_load(const struct opt_paths *, const struct opt_defaults *,
+    const char *, struct opt_site *, struct opt_error *);
+int opt_site_save(const struct opt_paths *, const struct opt_site *,
+    struct opt_error *);
+void opt_site_write(FILE *, const struct opt_site *);
+int opt_site_list(const struct opt_paths *, char (**)[OPT_SITE_ID_MAX + 1],
+    size_t *, struct opt_error *);
+int opt_site_create(const struct opt_paths *, const struct opt_site *,
+    const struct opt_throttle *, struct opt_error *);
+int opt_site_remove(const struct opt_paths *, const char *,
+    struct opt_error *);
+
+#endif

@@ -1,0 +1,95 @@
+#include <limits.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "conf.h"
+#include "defaults.h"
+#include "throttle.h"
+#include "valid.h"
+
+const char *const opt_throttle_keys[] = {"enabled", "up", "down", NULL};
+
+void
+opt_throttle_builtin(struct opt_throttle *t)
+{
+	t->enabled = false;
+	t->up = 100;
+	t->down = 10000;
+}
+
+int
+opt_throttle_apply(const char *path, const config_setting_t *root,
+    struct opt_throttle *t, struct opt_error *e)
+{
+	const config_setting_t *v;
+
+	if ((v = config_setting_get_member(root, "enabled")) != NULL &&
+	    opt_conf_bool(path, v, &t->enabled, e) == -1)
+		return -1;
+	if ((v = config_setting_get_member(root, "up")) != NULL &&
+	    opt_conf_int(path, v, 1, OPT_RATE_MAX, &t->up, e) == -1)
+		return -1;
+	if ((v = config_setting_get_member(root, "down")) != NULL &&
+	    opt_conf_int(path, v, 1, OPT_RATE_MAX, &t->down, e) == -1)
+		return -1;
+	return 0;
+}
+
+int
+opt_throttle_load(const struct opt_paths *p, const struct opt_defaults *d,
+    const char *id, struct opt_throttle *t, struct opt_error *e)
+{
+	char path[PATH_MAX];
+	config_t cfg;
+	int r;
+
+	if (opt_paths_site(p, id, "throttle.conf", path, sizeof(path), e) ==
+	    -1)
+		return -1;
+	*t = d->throttle;
+	config_init(&cfg);
+	r = opt_conf_read(path, &cfg, true, e);
+	if (r == 1 && (opt_conf_keys(path, config_root_setting(&cfg),
+			   opt_throttle_keys, e) == -1 ||
+			  opt_throttle_apply(path, config_root_setting(&cfg),
+			      t, e) == -1))
+		r = -1;
+	config_destroy(&cfg);
+	return r == -1 ? -1 : 0;
+}
+
+void
+opt_throttle_write(FILE *f, const char *id, const struct opt_throttle *t)
+{
+	fprintf(f,
+	    "# throttle.conf of %s, written by opt-throttle; see opt.conf(5)\n"
+	    "# KiB/s of wire bytes; up = to the site, down = from it\n"
+	    "enabled = %s;\nup = %d;\ndown = %d;\n",
+	    id, t->enabled ? "true" : "false", t->up, t->down);
+}
+
+struct emit_arg {
+	const char *id;
+	const struct opt_throttle *t;
+};
+
+static void
+emit(FILE *f, const void *arg)
+{
+	const struct emit_arg *a = arg;
+
+	opt_throttle_write(f, a->id, a->t);
+}
+
+int
+opt_throttle_save(const struct opt_paths *p, const char *id,
+    const struct opt_throttle *t, struct opt_error *e)
+{
+	char path[PATH_MAX];
+	struct emit_arg a = {id, t};
+
+	if (opt_paths_site(p, id, "throttle.conf", path, sizeof(path), e) ==
+	    -1)
+		return -1;
+	return opt_conf_save(path, emit, &a, e);
+}
