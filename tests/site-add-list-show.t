@@ -1,0 +1,54 @@
+#!/bin/bash
+# opt-site add creates a whole site from the defaults; list and show
+# report it in all three formats.
+. "$(dirname "$0")/lib.sh"
+
+succeeds "add a site" -- opt-site add nautilus 203.0.113.10 \
+	--description 'Nautilus HQ' --port 2222 --user print
+is "$out" "nautilus: added, print@203.0.113.10 port 2222" "add says what it added"
+for f in site.conf channels.conf throttle.conf; do
+	is "$(stat -c %a "$MAST_CONFIG_DIR/nautilus/$f")" 640 "$f is mode 0640"
+done
+is "$(stat -c %a "$MAST_CONFIG_DIR/nautilus")" 750 "site dir is mode 0750"
+is "$(ls -A "$MAST_CONFIG_DIR" | grep -v '^\.lock$' | tr '\n' ' ')" "nautilus " \
+	"no temp files are left in the config dir"
+
+run opt-site add -q b 10.1.1.1
+is "$rc:$out:$err" "0::" "-q add prints nothing"
+
+run opt-site list -H
+is "$out" "$(printf 'b\t10.1.1.1\t22\topt\t0\t\nnautilus\t203.0.113.10\t2222\tprint\t0\tNautilus HQ')" \
+	"list -H: tab-separated, sorted, no header"
+
+run opt-site list
+like "$(echo "$out" | head -1)" '^SITE +HOST +PORT +USER +CHANNELS +DESCRIPTION$' "list has a header"
+is "$(echo "$out" | wc -l)" 3 "list: header and two rows"
+
+run opt-site show nautilus --json
+like "$out" '"site":"nautilus","host":"203.0.113.10","port":2222,"user":"print"' "show --json"
+like "$out" '"compression":true' "show --json has booleans"
+like "$out" '"allow":\[\]' "show --json has an empty allow list"
+
+run opt-site show nautilus -H
+like "$out" "$(printf 'host\t203.0.113.10')" "show -H: key TAB value"
+
+succeeds "set several keys" -- opt-site set nautilus port=22 compression=no \
+	allow=10.0.0.0/8,fd00::/8 'description=New "HQ"'
+run opt-site show nautilus --json
+like "$out" '"port":22' "set port"
+like "$out" '"compression":false' "set compression"
+like "$out" '"allow":\["10.0.0.0/8","fd00::/8"\]' "set allow"
+like "$out" '"description":"New \\"HQ\\""' "set description with quotes"
+
+run opt-site set nautilus allow=
+run opt-site show nautilus --json
+like "$out" '"allow":\[\]' "allow= empties the list"
+
+succeeds "remove a site" -- opt-site remove nautilus
+is "$out" "nautilus: removed" "remove says so"
+[ ! -e "$MAST_CONFIG_DIR/nautilus" ]
+ok $? "the site's directory is gone"
+run opt-site list -H
+is "$out" "$(printf 'b\t10.1.1.1\t22\topt\t0\t')" "the other site remains"
+
+done_testing
