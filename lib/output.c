@@ -284,7 +284,7 @@ opt_table_print(const struct opt_table *t, FILE *f, enum opt_format fmt,
 			if (*s == '\0' && r > 0)
 				s = "-";
 			pad = w[i] - width(s);
-			if ((t->cols[i].flags & OPT_COL_RIGHT) && r > 0)
+			if (t->cols[i].flags & OPT_COL_RIGHT)
 				fprintf(f, "%*s%s", (int)pad, "", s);
 			else if (i == last)
 				fputs(s, f);
