@@ -182,10 +182,12 @@ site_row(struct opt_table *t, const struct opt_defaults *d, const char *id,
 	struct opt_channels cs;
 	struct opt_throttle th;
 	struct opt_site s;
+	size_t nchannels;
 
 	if (opt_site_load(&cli.paths, d, id, &s, e) == -1 ||
 	    opt_channels_load(&cli.paths, id, &cs, e) == -1)
 		return -1;
+	nchannels = cs.n;
 	opt_channels_free(&cs);
 	if (opt_throttle_load(&cli.paths, d, id, &th, e) == -1)
 		return -1;
@@ -195,7 +197,7 @@ site_row(struct opt_table *t, const struct opt_defaults *d, const char *id,
 	opt_table_str(t, "host", s.host);
 	opt_table_int(t, "port", s.port);
 	opt_table_str(t, "user", s.user);
-	opt_table_int(t, "channels", (long long)cs.n);
+	opt_table_int(t, "channels", (long long)nchannels);
 	opt_table_str(t, "description", s.description);
 	opt_table_str(t, "identity", s.identity);
 	opt_table_str(t, "host_key_check", opt_hostkey_name(s.host_key_check));

@@ -32,6 +32,13 @@ like "$out" '"allow":\[\]' "show --json has an empty allow list"
 run opt-site show nautilus -H
 like "$out" "$(printf 'host\t203.0.113.10')" "show -H: key TAB value"
 
+opt-channel add -q nautilus p1 >/dev/null
+opt-channel add -q nautilus p2 >/dev/null
+run opt-site list -H
+is "$(printf '%s\n' "$out" | awk -F'\t' '$1 == "nautilus" { print $5 }')" 2 "list counts the site's channels"
+run opt-site show nautilus --json
+like "$out" '"channels":2,' "show --json counts them too"
+
 succeeds "set several keys" -- opt-site set nautilus port=22 compression=no \
 	allow=10.0.0.0/8,fd00::/8 'description=New "HQ"'
 run opt-site show nautilus --json
