@@ -61,7 +61,7 @@ TOOLS = bin/opt-site bin/opt-channel
 UNIT_SRC = $(wildcard tests/unit/*.c)
 UNIT_TESTS = $(UNIT_SRC:.c=.test)
 TEST_PROGS = tests/fake-printer
-OBJ = $(LIB_OBJ) $(CLI_OBJ) $(TOOLS:=.o) $(UNIT_SRC:.c=.o)
+OBJ = $(LIB_OBJ) $(CLI_OBJ) $(TOOLS:=.o) $(UNIT_SRC:.c=.o) $(TEST_PROGS:=.o)
 
 # Objects are rebuilt when the compiler flags change (SANITIZE=1 and back).
 FLAGS_FILE = .build-flags
@@ -87,7 +87,10 @@ bin/opt-%: bin/opt-%.o $(CLI_OBJ) lib/libopt.a
 tests/unit/%.test: tests/unit/%.o lib/libopt.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-check: all $(UNIT_TESTS)
+tests/%: tests/%.o
+	$(CC) $(ALL_LDFLAGS) -o $@ $^
+
+check: all $(UNIT_TESTS) $(TEST_PROGS)
 	OPT_BIN=$(CURDIR)/bin $(PROVE) $(PROVE_FLAGS) -f --exec '' \
 		$(UNIT_TESTS) $(sort $(wildcard tests/*.t))
 
@@ -105,7 +108,7 @@ install: all
 	done
 
 clean:
-	rm -f $(OBJ) $(OBJ:.o=.d) lib/libopt.a $(TOOLS) $(UNIT_TESTS) \
+	rm -f $(OBJ) $(OBJ:.o=.d) lib/libopt.a $(TOOLS) $(UNIT_TESTS) $(TEST_PROGS) \
 		$(FLAGS_FILE)
 
 distclean: clean

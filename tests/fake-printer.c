@@ -1,0 +1,191 @@
+/*
+ * fake-printer: a raw (port 9100) printer for the tests.  Listens on
+ * 127.0.0.1, stores each job (one connection) as DIR/job-N once the
+ * client has sent EOF (DIR/job-N.part while it arrives), then sends the
+ * --reply text, as raw printers report status after the end of a job,
+ * and closes.
+ *
+ * usage: fake-printer -d DIR [-p PORT] [--reply TEXT] [--stall]
+ *                     [--close-after N] [--read-delay MS]
+ * Prints "port N" on stdout once listening (PORT 0: any free port).
+ */
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAXCONN 1024
+
+struct job {
+	int fd;
+	int out;
+	int n;
+	long long bytes;
+};
+
+static const char *dir, *reply;
+static int stall, read_delay;
+static long long close_after = -1;
+
+static void
+finish(struct job *j, int complete)
+{
+	char part[4096], done[4096];
+
+	snprintf(part, sizeof(part), "%s/job-%d.part", dir, j->n);
+	snprintf(done, sizeof(done), "%s/job-%d", dir, j->n);
+	close(j->out);
+	if (complete) {
+		if (reply != NULL) {
+			size_t off = 0, len = strlen(reply);
+			int fl = fcntl(j->fd, F_GETFL);
+			fcntl(j->fd, F_SETFL, fl & ~O_NONBLOCK);
+			while (off < len) {
+				ssize_t w = write(j->fd, reply + off, len - off);
+				if (w <= 0)
+					break;
+				off += (size_t)w;
+			}
+		}
+		rename(part, done);
+	} else {
+		snprintf(done, sizeof(done), "%s/job-%d.cut", dir, j->n);
+		rename(part, done);
+	}
+	close(j->fd);
+	j->fd = -1;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"reply", required_argument, NULL, 'r'},
+	    {"stall", no_argument, NULL, 's'},
+	    {"close-after", required_argument, NULL, 'c'},
+	    {"read-delay", required_argument, NULL, 'w'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct job jobs[MAXCONN];
+	struct pollfd pfd[MAXCONN + 1];
+	struct sockaddr_in sin;
+	socklen_t sl = sizeof(sin);
+	int ls, ch, port = 0, njobs = 0, one = 1, i;
+	char buf[65536];
+
+	while ((ch = getopt_long(argc, argv, "d:p:", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'd':
+			dir = optarg;
+			break;
+		case 'p':
+			port = atoi(optarg);
+			break;
+		case 'r':
+			reply = optarg;
+			break;
+		case 's':
+			stall = 1;
+			break;
+		case 'c':
+			close_after = atoll(optarg);
+			break;
+		case 'w':
+			read_delay = atoi(optarg);
+			break;
+		default:
+			fprintf(stderr, "usage: fake-printer -d DIR [-p PORT] "
+					"[--reply TEXT] [--stall] "
+					"[--close-after N] [--read-delay MS]\n");
+			return 64;
+		}
+	}
+	if (dir == NULL)
+		return 64;
+	signal(SIGPIPE, SIG_IGN);
+	ls = socket(AF_INET, SOCK_STREAM, 0);
+	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((unsigned short)port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(ls, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+	    listen(ls, 256) == -1) {
+		perror("fake-printer: bind");
+		return 69;
+	}
+	getsockname(ls, (struct sockaddr *)&sin, &sl);
+	printf("port %d\n", ntohs(sin.sin_port));
+	fflush(stdout);
+	for (i = 0; i < MAXCONN; i++)
+		jobs[i].fd = -1;
+
+	for (;;) {
+		int n = 0, idx[MAXCONN];
+
+		pfd[n].fd = ls;
+		pfd[n++].events = POLLIN;
+		for (i = 0; i < MAXCONN; i++) {
+			if (jobs[i].fd == -1)
+				continue;
+			idx[n - 1] = i;
+			pfd[n].fd = jobs[i].fd;
+			pfd[n++].events = stall ? 0 : POLLIN;
+		}
+		if (poll(pfd, (nfds_t)n, -1) == -1 && errno != EINTR)
+			return 1;
+		if (pfd[0].revents & POLLIN) {
+			int fd = accept(ls, NULL, NULL);
+			for (i = 0; fd != -1 && i < MAXCONN; i++) {
+				char part[4096];
+				if (jobs[i].fd != -1)
+					continue;
+				jobs[i].fd = fd;
+				jobs[i].n = ++njobs;
+				jobs[i].bytes = 0;
+				snprintf(part, sizeof(part), "%s/job-%d.part",
+				    dir, jobs[i].n);
+				jobs[i].out = open(part,
+				    O_WRONLY | O_CREAT | O_TRUNC, 0644);
+				break;
+			}
+			if (fd != -1 && i == MAXCONN)
+				close(fd);
+		}
+		for (i = 1; i < n; i++) {
+			struct job *j = &jobs[idx[i - 1]];
+			ssize_t r;
+
+			if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			if (read_delay > 0) {
+				struct timespec ts = {0,
+				    (long)read_delay * 1000000L};
+				nanosleep(&ts, NULL);
+			}
+			r = read(j->fd, buf, sizeof(buf));
+			if (r > 0) {
+				if (write(j->out, buf, (size_t)r) != r)
+					return 1;
+				j->bytes += r;
+				if (close_after >= 0 &&
+				    j->bytes >= close_after)
+					finish(j, 0);
+			} else if (r == 0) {
+				finish(j, 1);
+			} else if (errno != EINTR && errno != EAGAIN) {
+				finish(j, 0);
+			}
+		}
+	}
+}
