@@ -65,8 +65,14 @@ cli_option(struct cli *c, int ch, char *const *argv, void (*usage)(void))
 		cli_usage_error(c, "option '%s' needs a value",
 		    opt_quote(q, sizeof(q), argv[optind - 1]));
 	case '?':
-		if (optopt != 0)
+		/* optopt: 0 for an unknown long option; a known option's
+		 * value when it was given a value it does not take. */
+		if (optopt > 0 && optopt < 0x80 &&
+		    strchr(CLI_SHORT_OPTS, optopt) == NULL)
 			cli_usage_error(c, "unknown option '-%c'", optopt);
+		if (optopt != 0)
+			cli_usage_error(c, "option '%s' takes no value",
+			    opt_quote(q, sizeof(q), argv[optind - 1]));
 		cli_usage_error(c, "unknown option '%s'",
 		    opt_quote(q, sizeof(q), argv[optind - 1]));
 	default:

@@ -293,6 +293,10 @@ cmd_set(int argc, char **argv)
 		cli_fail(&cli, site, &e);
 	opt_lock_release(&l);
 	opt_channels_free(&cs);
+	if (cli.verbose)
+		for (i = 3; i < argc; i++)
+			printf("%s: channel %d: %s = %s\n", site, id, argv[i],
+			    values[i]);
 	free(values);
 	return EX_OK;
 }

@@ -14,6 +14,72 @@
 #include "conf.h"
 
 /*
+ * The text is read whole and scanned before libconfig sees it: an
+ * @include would pull in a file that was never checked, so it is refused.
+ */
+static int
+parse(const char *path, int fd, off_t size, config_t *cfg,
+    struct opt_error *e)
+{
+	char *buf, *line;
+	size_t len = 0, cap;
+	int lineno = 1;
+	ssize_t n;
+
+	if (size > (1 << 24)) {
+		close(fd);
+		return opt_error_set(e, EX_CONFIG, "%s: larger than 16 MiB",
+		    path);
+	}
+	cap = (size_t)size + 1;
+	if ((buf = malloc(cap)) == NULL) {
+		close(fd);
+		return opt_error_errno(e, EX_OSERR, "cannot read %s", path);
+	}
+	while (len < cap - 1 &&
+	    (n = read(fd, buf + len, cap - 1 - len)) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			opt_error_errno(e, 0, "cannot read %s", path);
+			goto fail;
+		}
+		len += (size_t)n;
+	}
+	close(fd);
+	fd = -1;
+	buf[len] = '\0';
+	if (memchr(buf, '\0', len) != NULL) {
+		opt_error_set(e, EX_CONFIG, "%s: contains a NUL byte", path);
+		goto fail;
+	}
+	for (line = buf; line != NULL; lineno++) {
+		char *p = line + strspn(line, " \t");
+		if (strncmp(p, "@include", 8) == 0) {
+			opt_error_set(e, EX_CONFIG,
+			    "%s:%d: @include is not supported", path, lineno);
+			goto fail;
+		}
+		if ((line = strchr(line, '\n')) != NULL)
+			line++;
+	}
+	if (config_read_string(cfg, buf) != CONFIG_TRUE) {
+		opt_error_set(e, EX_CONFIG, "%s:%d: %s", path,
+		    config_error_line(cfg),
+		    config_error_text(cfg) ? config_error_text(cfg) :
+					     "cannot parse");
+		goto fail;
+	}
+	free(buf);
+	return 1;
+fail:
+	if (fd != -1)
+		close(fd);
+	free(buf);
+	return -1;
+}
+
+/*
  * Returns 1 when read, 0 when the file is missing and that is allowed,
  * -1 on error.
  */
@@ -22,13 +88,15 @@ opt_conf_read(const char *path, config_t *cfg, bool missing_ok,
     struct opt_error *e)
 {
 	struct stat st;
-	FILE *f;
 	int fd;
 
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd == -1) {
 		if (errno == ENOENT && missing_ok)
 			return 0;
+		if (errno == ELOOP)
+			return opt_error_set(e, EX_CONFIG,
+			    "%s: a symbolic link, refusing it", path);
 		return opt_error_errno(e, errno == ENOENT ? EX_CONFIG : 0,
 		    "cannot read %s", path);
 	}
@@ -48,24 +116,7 @@ opt_conf_read(const char *path, config_t *cfg, bool missing_ok,
 		    "(chmod go-w %s)",
 		    path, path);
 	}
-	if ((f = fdopen(fd, "r")) == NULL) {
-		close(fd);
-		return opt_error_errno(e, 0, "cannot read %s", path);
-	}
-	if (config_read(cfg, f) != CONFIG_TRUE) {
-		opt_error_set(e, EX_CONFIG, "%s:%d: %s", path,
-		    config_error_line(cfg),
-		    config_error_text(cfg) ? config_error_text(cfg) :
-					     "cannot parse");
-		fclose(f);
-		return -1;
-	}
-	if (ferror(f)) {
-		fclose(f);
-		return opt_error_errno(e, 0, "cannot read %s", path);
-	}
-	fclose(f);
-	return 1;
+	return parse(path, fd, st.st_size, cfg, e);
 }
 
 /* Turns the error a validator left into "PATH:LINE: NAME: message". */

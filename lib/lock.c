@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,9 @@ busy(int fd, const char *path, int wait_ms, struct opt_error *e)
 	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
 	int pid = n > 0 ? atoi(buf) : 0;
 
+	/* A holder that died leaves its pid; only a live one is named. */
+	if (pid > 0 && kill(pid, 0) == -1 && errno == ESRCH)
+		pid = 0;
 	if (pid > 0)
 		return opt_error_set(e, EX_TEMPFAIL,
 		    "config lock %s is busy (held by pid %d for more than "

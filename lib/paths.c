@@ -45,7 +45,9 @@ pick(char *buf, size_t len, const char *flag, const char *env,
 {
 	const char *v = flag;
 
-	if (v == NULL || *v == '\0')
+	if (flag != NULL && *flag == '\0')
+		return opt_error_set(e, EX_USAGE, "-C: the directory is empty");
+	if (v == NULL)
 		v = getenv(env);
 	if (v == NULL || *v == '\0')
 		v = builtin;

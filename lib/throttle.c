@@ -62,7 +62,7 @@ void
 opt_throttle_write(FILE *f, const char *id, const struct opt_throttle *t)
 {
 	fprintf(f,
-	    "# throttle.conf of %s, written by opt-throttle; see opt.conf(5)\n"
+	    "# throttle.conf of %s; see opt.conf(5)\n"
 	    "# KiB/s of wire bytes; up = to the site, down = from it\n"
 	    "enabled = %s;\nup = %d;\ndown = %d;\n",
 	    id, t->enabled ? "true" : "false", t->up, t->down);
