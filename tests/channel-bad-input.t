@@ -136,10 +136,11 @@ chmod 640 "$C/defaults.conf"
 cp "$C/defaults.conf" "$T/defaults.good"
 succeeds "add site s" -- opt-site add -q s 192.0.2.10
 succeeds "add site o" -- opt-site add -q o 192.0.2.11
-read -r P1 P2 P3 P4 < <(python3 -c 'import socket
+ports=$(python3 -c 'import socket
 ss = [socket.socket() for _ in range(4)]
 for s in ss: s.bind(("127.0.0.1", 0))
 print(*[s.getsockname()[1] for s in ss])')
+read -r P1 P2 P3 P4 <<<"$ports"
 succeeds "s: channel 1" -- opt-channel add -q s 192.0.2.20 --listen "$P1"
 succeeds "s: channel 2, an IPv6 printer with a port" -- \
 	opt-channel add -q s '[fd00::5]:9101' --listen "$P3"
@@ -148,35 +149,39 @@ run opt-channel list s -H
 like "$out" "$(printf '^s\t2\t%s\tfd00::5\t9101\t$' "$P3")" "[IPV6]:PORT is stored as address and port"
 CS=$C/s/channels.conf CO=$C/o/channels.conf
 cs_orig=$(cat "$CS") co_orig=$(cat "$CO")
+# restore_cs: puts channels.conf of s back after a test that wrongly
+# changed it, so that one failure does not hide the tests after it.
+restore_cs() { [ "$(cat "$CS")" = "$cs_orig" ] || printf '%s\n' "$cs_orig" >"$CS"; }
 
 # ---- Printers (65) -------------------------------------------------------
 
-# VALUE<TAB>ERE of the message after "opt-channel: s: "
-while IFS=$'\t' read -r v want; do
-	v=$(printf '%b' "$v")
+# VALUE|ERE of the message after "opt-channel: s: "
+while IFS='|' read -r v want; do
+	printf -v v '%b' "$v"
 	refused_q 65 "^opt-channel: s: $want" "add refuses printer '$(q "$v")'" -- \
-		opt-channel add s -- "$v" --listen "$P4"
+		opt-channel add --listen "$P4" s -- "$v"
+	restore_cs
 done <<'EOF'
-x y	host 'x y' is not a valid host name
--p	host '-p' is not a valid host name
-host_name	host 'host_name' is not a valid host name
-a..b	host 'a\.\.b' is not a valid host name
-999.1.1.1	host '999\.1\.1\.1' is not a valid host name
-	host '' is not a valid host name
-[fd00::5	printer '\[fd00::5' is not HOST, HOST:PORT or \[IPV6\]:PORT$
-[fd00::5]x	printer '\[fd00::5\]x' is not HOST, HOST:PORT or \[IPV6\]:PORT$
-[fd00::5]:	printer port '' is not a port number
-[]:9100	host '' is not a valid host name
-h:0	printer port '0' is not a port number
-h:65536	printer port '65536' is not a port number
-h:	printer port '' is not a port number
-h:p	printer port 'p' is not a port number
-h: 9100	printer port ' 9100' is not a port number
-:9100	host '' is not a valid host name
-h:9100:1	host 'h:9100:1' is not a valid host name
-p\\n	host 'p\\\\x0a' is not a valid host name
-[printer.example]:9100	(printer|host) '\[?printer\.example
-[192.0.2.5]:9100	(printer|host) '\[?192\.0\.2\.5
+x y|host 'x y' is not a valid host name
+-p|host '-p' is not a valid host name
+host_name|host 'host_name' is not a valid host name
+a..b|host 'a\.\.b' is not a valid host name
+999.1.1.1|host '999\.1\.1\.1' is not a valid host name
+|host '' is not a valid host name
+[fd00::5|printer '\[fd00::5' is not HOST, HOST:PORT or \[IPV6\]:PORT$
+[fd00::5]x|printer '\[fd00::5\]x' is not HOST, HOST:PORT or \[IPV6\]:PORT$
+[fd00::5]:|printer port '' is not a port number
+[]:9100|host '' is not a valid host name
+h:0|printer port '0' is not a port number
+h:65536|printer port '65536' is not a port number
+h:|printer port '' is not a port number
+h:p|printer port 'p' is not a port number
+h: 9100|printer port ' 9100' is not a port number
+:9100|host '' is not a valid host name
+h:9100:1|host 'h:9100:1' is not a valid host name
+p\n|host 'p\\x0a' is not a valid host name
+[printer.example]:9100|(printer|host) '\[?printer\.example
+[192.0.2.5]:9100|(printer|host) '\[?192\.0\.2\.5
 EOF
 refused 65 "^opt-channel: s: host '[a-d.]+\.\.\.' $H" "add refuses a 254-character printer" -- \
 	opt-channel add s "$(rep 63 a).$(rep 63 b).$(rep 63 c).$(rep 62 d)" --listen "$P4"
@@ -385,6 +390,13 @@ break_ch '$a bogus = 1;' "with an unknown key" list s
 break_ch 's/^channels = (/channels = [/; s/^);/];/' "with channels not a list" list s
 break_ch '0,/description = ""/s//description = "a\\x01b"/' \
 	"with a control character in a description" list s
+break_ch '$a @include "/dev/null"' "with an @include" list s
+cp "$T/cs.good" "$T/cs.real"
+rm "$CS" && ln -s "$T/cs.real" "$CS"
+broken "$CS" "list: channels.conf is a symbolic link" -- opt-channel list s
+broken "$CS" "add: channels.conf is a symbolic link" -- \
+	opt-channel add s 192.0.2.50 --listen "$P4"
+rm "$CS"
 cp "$T/cs.good" "$CS"
 chmod g+w "$CS"
 broken "$CS" "add: channels.conf writable by group" -- \

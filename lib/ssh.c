@@ -1,0 +1,342 @@
+/*
+ * Security rules of this file: a private key readable by group or
+ * others is refused, like ssh does; its contents are only inspected for
+ * its type and never logged or copied.  A host key is accepted only when
+ * it matches known_hosts, or when none is pinned yet and the site says
+ * accept-new; a different key is always refused.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "sha256.h"
+#include "ssh.h"
+
+#define KEY_FILE_MAX (64 * 1024)
+
+static uint32_t
+be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Reads an SSH string at *off: its bytes in (*s, *n). */
+static int
+sshstr(const unsigned char *b, size_t len, size_t *off, const char **s,
+    size_t *n)
+{
+	uint32_t l;
+
+	if (len - *off < 4)
+		return -1;
+	l = be32(b + *off);
+	if (l > len - *off - 4)
+		return -1;
+	*s = (const char *)b + *off + 4;
+	*n = l;
+	*off += 4 + l;
+	return 0;
+}
+
+/*
+ * The type of an "openssh-key-v1" key: the cipher must be "none" (a
+ * tunnel has nobody to type a passphrase) and the first public key's
+ * type must be one this libssh2 can sign with against current OpenSSH.
+ */
+static int
+openssh_key(const char *path, const char *text, struct opt_error *e)
+{
+	const char *begin = strstr(text, "-----BEGIN OPENSSH PRIVATE KEY-----");
+	const char *end = strstr(text, "-----END OPENSSH PRIVATE KEY-----");
+	unsigned char *b;
+	const char *s, *type;
+	size_t off = 15, n, tn;
+	long len;
+	int r = -1;
+
+	begin += strlen("-----BEGIN OPENSSH PRIVATE KEY-----");
+	if (end == NULL || end < begin ||
+	    (b = malloc((size_t)(end - begin))) == NULL)
+		goto bad;
+	len = opt_b64_decode(begin, (size_t)(end - begin), b,
+	    (size_t)(end - begin));
+	if (len < 15 || memcmp(b, "openssh-key-v1", 15) != 0 ||
+	    sshstr(b, (size_t)len, &off, &s, &n) == -1)
+		goto out;
+	if (n != 4 || memcmp(s, "none", 4) != 0) {
+		r = opt_error_set(e, EX_DATAERR,
+		    "identity %s is protected by a passphrase; a tunnel needs "
+		    "a key without one",
+		    path);
+		goto out_set;
+	}
+	if (sshstr(b, (size_t)len, &off, &s, &n) == -1 || /* kdf name */
+	    sshstr(b, (size_t)len, &off, &s, &n) == -1 || /* kdf options */
+	    (size_t)len - off < 4)
+		goto out;
+	off += 4; /* number of keys */
+	if (sshstr(b, (size_t)len, &off, &s, &n) == -1)
+		goto out;
+	off = 0;
+	if (sshstr((const unsigned char *)s, n, &off, &type, &tn) == -1)
+		goto out;
+	if (tn == 7 && memcmp(type, "ssh-rsa", 7) == 0) {
+		r = opt_error_set(e, EX_DATAERR,
+		    "identity %s is an RSA key, which this libssh2 cannot use "
+		    "with OpenSSH 8.8 or later (no rsa-sha2 signatures); make "
+		    "an ed25519 key: ssh-keygen -t ed25519 -N '' -f FILE",
+		    path);
+		goto out_set;
+	}
+	if ((tn == 11 && memcmp(type, "ssh-ed25519", 11) == 0) ||
+	    (tn > 11 && memcmp(type, "ecdsa-sha2-", 11) == 0))
+		r = 0;
+	else
+		r = opt_error_set(e, EX_DATAERR,
+		    "identity %s is of a type this tunnel cannot use; use an "
+		    "ed25519 or ECDSA key",
+		    path);
+	goto out_set;
+out:
+	r = opt_error_set(e, EX_DATAERR, "identity %s is not a valid key",
+	    path);
+out_set:
+	free(b);
+	return r;
+bad:
+	return opt_error_set(e, EX_DATAERR, "identity %s is not a valid key",
+	    path);
+}
+
+int
+opt_identity_check(const char *path, struct opt_error *e)
+{
+	char text[KEY_FILE_MAX + 1];
+	struct stat st;
+	ssize_t n;
+	size_t len = 0;
+	int fd, r;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
+		return opt_error_errno(e, 0, "cannot read identity %s", path);
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return opt_error_set(e, EX_DATAERR,
+		    "identity %s is not a regular file", path);
+	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		close(fd);
+		return opt_error_set(e, EX_NOPERM,
+		    "identity %s is readable by group or others (mode %04o); "
+		    "refusing it, like ssh does (chmod 600 %s)",
+		    path, (unsigned)(st.st_mode & 07777), path);
+	}
+	while (len < KEY_FILE_MAX &&
+	    (n = read(fd, text + len, KEY_FILE_MAX - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	text[len] = '\0';
+	if (strstr(text, "-----BEGIN OPENSSH PRIVATE KEY-----") != NULL)
+		r = openssh_key(path, text, e);
+	else if (strstr(text, "-----BEGIN RSA PRIVATE KEY-----") != NULL)
+		r = opt_error_set(e, EX_DATAERR,
+		    "identity %s is an RSA key, which this libssh2 cannot use "
+		    "with OpenSSH 8.8 or later (no rsa-sha2 signatures); make "
+		    "an ed25519 key: ssh-keygen -t ed25519 -N '' -f FILE",
+		    path);
+	else if (strstr(text, "-----BEGIN EC PRIVATE KEY-----") != NULL)
+		r = strstr(text, "ENCRYPTED") ?
+		    opt_error_set(e, EX_DATAERR,
+			"identity %s is protected by a passphrase; a tunnel "
+			"needs a key without one",
+			path) :
+		    0;
+	else
+		r = opt_error_set(e, EX_DATAERR,
+		    "identity %s is not an OpenSSH private key", path);
+	explicit_bzero(text, sizeof(text));
+	return r;
+}
+
+/* "SHA256:" and unpadded base64, as ssh-keygen -l shows it. */
+void
+opt_fingerprint(const unsigned char *blob, size_t len, char *out,
+    size_t cap)
+{
+	unsigned char md[OPT_SHA256_LEN];
+	char b[48];
+
+	opt_sha256(blob, len, md);
+	opt_b64_encode(md, sizeof(md), b, sizeof(b), 0);
+	snprintf(out, cap, "SHA256:%s", b);
+}
+
+int
+opt_hostkey_get(LIBSSH2_SESSION *s, struct opt_ssh_hostkey *k)
+{
+	static const char *const names[] = {"unknown", "ssh-rsa", "ssh-dss",
+	    "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
+	    "ssh-ed25519"};
+	const char *blob;
+
+	blob = libssh2_session_hostkey(s, &k->len, &k->type);
+	if (blob == NULL || k->type < 0 || k->type > 6)
+		return -1;
+	k->blob = (const unsigned char *)blob;
+	k->name = names[k->type];
+	return 0;
+}
+
+static int
+kh_mask(int type)
+{
+	switch (type) {
+	case LIBSSH2_HOSTKEY_TYPE_RSA:
+		return LIBSSH2_KNOWNHOST_KEY_SSHRSA;
+	case LIBSSH2_HOSTKEY_TYPE_DSS:
+		return LIBSSH2_KNOWNHOST_KEY_SSHDSS;
+	case LIBSSH2_HOSTKEY_TYPE_ECDSA_256:
+		return LIBSSH2_KNOWNHOST_KEY_ECDSA_256;
+	case LIBSSH2_HOSTKEY_TYPE_ECDSA_384:
+		return LIBSSH2_KNOWNHOST_KEY_ECDSA_384;
+	case LIBSSH2_HOSTKEY_TYPE_ECDSA_521:
+		return LIBSSH2_KNOWNHOST_KEY_ECDSA_521;
+	case LIBSSH2_HOSTKEY_TYPE_ED25519:
+		return LIBSSH2_KNOWNHOST_KEY_ED25519;
+	default:
+		return LIBSSH2_KNOWNHOST_KEY_UNKNOWN;
+	}
+}
+
+/* The known_hosts name of host:port, as OpenSSH writes it. */
+static void
+kh_name(char *buf, size_t len, const char *host, int port)
+{
+	if (port == 22)
+		snprintf(buf, len, "%s", host);
+	else
+		snprintf(buf, len, "[%s]:%d", host, port);
+}
+
+/*
+ * Checks the server's key against known_hosts with libssh2's own
+ * matcher.  On a mismatch, old_fp gets the pinned key's fingerprint.
+ * A missing file means nothing is pinned yet.
+ */
+int
+opt_knownhosts_check(const char *path, const char *host, int port,
+    const struct opt_ssh_hostkey *k, char *old_fp, size_t fplen,
+    struct opt_error *e)
+{
+	struct libssh2_knownhost *known = NULL;
+	LIBSSH2_KNOWNHOSTS *kh;
+	LIBSSH2_SESSION *dummy;
+	int r;
+
+	old_fp[0] = '\0';
+	if (access(path, F_OK) == -1 && errno == ENOENT)
+		return OPT_HK_NOTFOUND;
+	if ((dummy = libssh2_session_init()) == NULL)
+		return opt_error_set(e, EX_OSERR, "out of memory");
+	if ((kh = libssh2_knownhost_init(dummy)) == NULL) {
+		libssh2_session_free(dummy);
+		return opt_error_set(e, EX_OSERR, "out of memory");
+	}
+	if (libssh2_knownhost_readfile(kh, path,
+		LIBSSH2_KNOWNHOST_FILE_OPENSSH) < 0) {
+		r = opt_error_set(e, EX_CONFIG, "%s: cannot read it as a "
+						"known_hosts file",
+		    path);
+		goto out;
+	}
+	r = libssh2_knownhost_checkp(kh, host, port, (const char *)k->blob,
+	    k->len,
+	    LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW |
+		kh_mask(k->type),
+	    &known);
+	switch (r) {
+	case LIBSSH2_KNOWNHOST_CHECK_MATCH:
+		r = OPT_HK_MATCH;
+		break;
+	case LIBSSH2_KNOWNHOST_CHECK_NOTFOUND:
+		r = OPT_HK_NOTFOUND;
+		break;
+	case LIBSSH2_KNOWNHOST_CHECK_MISMATCH:
+		if (known != NULL && known->key != NULL) {
+			unsigned char blob[4096];
+			long n = opt_b64_decode(known->key, strlen(known->key),
+			    blob, sizeof(blob));
+			if (n > 0)
+				opt_fingerprint(blob, (size_t)n, old_fp, fplen);
+		}
+		r = OPT_HK_MISMATCH;
+		break;
+	default:
+		r = opt_error_set(e, EX_SOFTWARE, "%s: host key check failed",
+		    path);
+	}
+out:
+	libssh2_knownhost_free(kh);
+	libssh2_session_free(dummy);
+	return r;
+}
+
+/* Appends the key to known_hosts, atomically (the file is replaced). */
+int
+opt_knownhosts_pin(const char *path, const char *host, int port,
+    const struct opt_ssh_hostkey *k, struct opt_error *e)
+{
+	char name[300], b64[8192], *old = NULL, *data = NULL;
+	size_t oldlen = 0, cap = 0, len = 0;
+	FILE *f;
+	ssize_t n;
+	int fd, r;
+
+	kh_name(name, sizeof(name), host, port);
+	if (opt_b64_encode(k->blob, k->len, b64, sizeof(b64), 1) == 0)
+		return opt_error_set(e, EX_DATAERR, "host key too long");
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) != -1) {
+		for (;;) {
+			if (oldlen == cap) {
+				char *nb = realloc(old, cap + 4096);
+				if (nb == NULL)
+					break;
+				old = nb;
+				cap += 4096;
+			}
+			n = read(fd, old + oldlen, cap - oldlen);
+			if (n <= 0)
+				break;
+			oldlen += (size_t)n;
+		}
+		close(fd);
+	} else if (errno != ENOENT) {
+		return opt_error_errno(e, 0, "cannot read %s", path);
+	}
+	if ((f = open_memstream(&data, &len)) == NULL) {
+		free(old);
+		return opt_error_set(e, EX_OSERR, "out of memory");
+	}
+	if (oldlen > 0) {
+		fwrite(old, 1, oldlen, f);
+		if (old[oldlen - 1] != '\n')
+			fputc('\n', f);
+	}
+	fprintf(f, "%s %s %s\n", name, k->name, b64);
+	if (fclose(f) != 0) {
+		free(old);
+		return opt_error_set(e, EX_OSERR, "out of memory");
+	}
+	r = opt_file_replace(path, data, len, e);
+	free(data);
+	free(old);
+	return r;
+}
