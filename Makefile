@@ -57,10 +57,10 @@ ALL_LDFLAGS = $(SAN) $(LDFLAGS)
 LIB_SRC = $(wildcard lib/*.c)
 LIB_OBJ = $(LIB_SRC:.c=.o)
 CLI_OBJ = bin/cli.o
-TOOLS = bin/opt-site bin/opt-channel
+TOOLS = bin/opt-site bin/opt-channel bin/opt-tunnel
 UNIT_SRC = $(wildcard tests/unit/*.c)
 UNIT_TESTS = $(UNIT_SRC:.c=.test)
-TEST_PROGS = tests/fake-printer
+TEST_PROGS = tests/fake-printer tests/send-job
 OBJ = $(LIB_OBJ) $(CLI_OBJ) $(TOOLS:=.o) $(UNIT_SRC:.c=.o) $(TEST_PROGS:=.o)
 
 # Objects are rebuilt when the compiler flags change (SANITIZE=1 and back).

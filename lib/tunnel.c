@@ -21,6 +21,7 @@
  * a host key is accepted only as ssh.c says.
  */
 #define _GNU_SOURCE /* accept4, pipe2: this engine is for Linux */
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -67,6 +68,7 @@ enum phase {
 	PH_CONNECT, /* TCP connect in progress */
 	PH_HANDSHAKE,
 	PH_AUTH,
+	PH_KEEPER, /* opening the idle session channel */
 	PH_UP,
 };
 
@@ -140,6 +142,8 @@ struct opt_tunnel {
 	long long up_since;
 	unsigned backoff;
 	long long last_rx, last_tx;
+	LIBSSH2_CHANNEL *keeper; /* an idle session channel, see drain() */
+	int unread;		 /* bytes queued in the socket, if no keeper */
 	unsigned char *obuf;
 	size_t olen, ooff, ocap;
 	char pinned_fp[OPT_FP_MAX]; /* accept-new, when known_hosts is read-only */
@@ -729,6 +733,7 @@ teardown(struct opt_tunnel *t)
 			"job-failed");
 	}
 	t->probes_running = 0;
+	t->keeper = NULL; /* freed with the session */
 	if (t->session != NULL) {
 		libssh2_session_free(t->session);
 		t->session = NULL;
@@ -970,6 +975,15 @@ start_handshake(struct opt_tunnel *t)
 	t->phase = PH_HANDSHAKE;
 }
 
+static bool
+session_broken(int r)
+{
+	return r == LIBSSH2_ERROR_SOCKET_SEND || r == LIBSSH2_ERROR_SOCKET_RECV ||
+	    r == LIBSSH2_ERROR_SOCKET_DISCONNECT || r == LIBSSH2_ERROR_TIMEOUT ||
+	    r == LIBSSH2_ERROR_BAD_USE || r == LIBSSH2_ERROR_DECRYPT ||
+	    r == LIBSSH2_ERROR_ALLOC;
+}
+
 static const char *
 ssh_error(LIBSSH2_SESSION *s)
 {
@@ -1062,6 +1076,7 @@ session_up(struct opt_tunnel *t)
 	t->up_since = now_ms();
 	t->last_rx = t->up_since;
 	t->last_tx = t->up_since;
+	t->unread = 0;
 	listen_all(t, true);
 	opt_log(&t->log, OPT_LOG_INFO, "up", "compression=%s channels=%u",
 	    t->st.compression, nchannels(t));
@@ -1131,6 +1146,23 @@ setup_step(struct opt_tunnel *t, short revents)
 		}
 		opt_log(&t->log, OPT_LOG_INFO, "auth", "user=%s method=publickey",
 		    t->site.user);
+		t->phase = PH_KEEPER;
+		/* FALLTHROUGH */
+	case PH_KEEPER:
+		t->keeper = libssh2_channel_open_session(t->session);
+		if (t->keeper == NULL) {
+			r = libssh2_session_last_errno(t->session);
+			if (r == LIBSSH2_ERROR_EAGAIN)
+				return;
+			if (session_broken(r)) {
+				session_failed(t, "down", ssh_error(t->session),
+				    false);
+				return;
+			}
+			opt_log(&t->log, OPT_LOG_WARN, "no-idle-channel",
+			    "error=%s", opt_log_quote(why, sizeof(why),
+					    ssh_error(t->session)));
+		}
 		session_up(t);
 		return;
 	default:
@@ -1140,14 +1172,6 @@ setup_step(struct opt_tunnel *t, short revents)
 
 /* --- forwarding ------------------------------------------------------- */
 
-static bool
-session_broken(int r)
-{
-	return r == LIBSSH2_ERROR_SOCKET_SEND || r == LIBSSH2_ERROR_SOCKET_RECV ||
-	    r == LIBSSH2_ERROR_SOCKET_DISCONNECT || r == LIBSSH2_ERROR_TIMEOUT ||
-	    r == LIBSSH2_ERROR_BAD_USE || r == LIBSSH2_ERROR_DECRYPT ||
-	    r == LIBSSH2_ERROR_ALLOC;
-}
 
 /* Returns -1 when the session is broken. */
 static int
@@ -1250,6 +1274,7 @@ pump(struct opt_tunnel *t, struct job *j)
 		close_job(t, j);
 		return 0;
 	}
+	compact(j->up, &j->up_off, &j->up_len);
 	if (j->client_eof && j->up_off == j->up_len && !j->eof_sent) {
 		n = libssh2_channel_send_eof(j->ch);
 		if (n == 0)
@@ -1298,6 +1323,7 @@ pump(struct opt_tunnel *t, struct job *j)
 		close_job(t, j);
 		return 0;
 	}
+	compact(j->down, &j->down_off, &j->down_len);
 	if (j->chan_eof && j->down_off == j->down_len) {
 		if (!j->client_eof || j->up_off < j->up_len) {
 			fail_job(j, "the printer closed before the end of the "
@@ -1370,6 +1396,36 @@ probes_check(struct opt_tunnel *t, unsigned before)
 	}
 }
 
+/*
+ * libssh2 reads the socket only inside calls made for a channel, so an
+ * idle session would leave keepalive replies unread: a read on the idle
+ * session channel makes it read everything that came.  Without one (the
+ * site refused it), arriving bytes still show the peer is alive.
+ */
+static int
+drain(struct opt_tunnel *t)
+{
+	char buf[256];
+	ssize_t n;
+	int q = 0;
+
+	if (t->keeper == NULL) {
+		if (ioctl(t->sock, FIONREAD, &q) == 0 && q != t->unread) {
+			if (q > t->unread)
+				t->last_rx = now_ms();
+			t->unread = q;
+		}
+		return 0;
+	}
+	while ((n = libssh2_channel_read(t->keeper, buf, sizeof(buf))) > 0)
+		;
+	if (n < 0 && n != LIBSSH2_ERROR_EAGAIN && session_broken((int)n))
+		return -1;
+	if (libssh2_channel_eof(t->keeper))
+		t->keeper = NULL; /* freed with the session */
+	return 0;
+}
+
 /* Returns -1 when the session broke. */
 static int
 forward(struct opt_tunnel *t)
@@ -1378,7 +1434,7 @@ forward(struct opt_tunnel *t)
 	unsigned probes = t->probes_running, i = 0, start;
 	size_t count = 0;
 
-	if (open_step(t) == -1)
+	if (drain(t) == -1 || open_step(t) == -1)
 		return -1;
 	/* Round robin: a different job goes first on each pass. */
 	for (j = t->jobs; j != NULL; j = j->next)
@@ -1401,17 +1457,26 @@ forward(struct opt_tunnel *t)
 	return 0;
 }
 
-/* Whether libssh2 holds data a channel could take now. */
+/*
+ * Whether a pass can move data without waiting for the sockets: libssh2
+ * holds data a channel can take, or a channel's window opened (a window
+ * adjust is often read by another channel's call, leaving nothing to
+ * poll for).
+ */
 static bool
-queued_data(const struct opt_tunnel *t)
+work_pending(const struct opt_tunnel *t)
 {
 	const struct job *j;
 
 	for (j = t->jobs; j != NULL; j = j->next) {
 		unsigned long avail = 0;
 
-		if (j->phase != JOB_RUNNING || j->probe || j->chan_eof ||
-		    j->down_len >= JOB_BUF)
+		if (j->phase != JOB_RUNNING || j->probe)
+			continue;
+		if (j->up_off < j->up_len && obuf_pending(t) < OBUF_HIGH &&
+		    libssh2_channel_window_write_ex(j->ch, NULL) > 0)
+			return true;
+		if (j->chan_eof || j->down_len >= JOB_BUF)
 			continue;
 		libssh2_channel_window_read_ex(j->ch, &avail, NULL);
 		if (avail > 0)
@@ -1593,7 +1658,7 @@ poll_timeout(struct opt_tunnel *t, long long now)
 		until = t->retry_at;
 	if (t->draining && t->drain_deadline < until)
 		until = t->drain_deadline;
-	if (t->phase == PH_UP && queued_data(t))
+	if (t->phase == PH_UP && work_pending(t))
 		until = now;
 	return until <= now ? 0 : (int)(until - now);
 }
@@ -1619,7 +1684,8 @@ build_poll(struct opt_tunnel *t, struct pollfd *pfd, size_t cap,
 		pfd[n].events = POLLOUT;
 	} else if (t->sock != -1) {
 		pfd[n].fd = t->sock;
-		pfd[n].events = POLLIN;
+		if (t->phase != PH_UP || t->keeper != NULL || t->jobs != NULL)
+			pfd[n].events = POLLIN;
 		if (obuf_pending(t) > 0)
 			pfd[n].events |= POLLOUT;
 	}

@@ -1,0 +1,504 @@
+/*
+ * opt-tunnel: start, stop, restart and reload the tunnel processes, one
+ * per site, or run one in the foreground.
+ *
+ * A tunnel holds an flock(2) on <run>/<site>.pid for its whole life
+ * (libbsd pidfile_open), so a stale pidfile never blocks a start and two
+ * starts never make two tunnels.  `start` learns how the tunnel came up
+ * from its state file.
+ */
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <libutil.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "conf.h"
+#include "defaults.h"
+#include "pidfile.h"
+#include "site.h"
+#include "ssh.h"
+#include "state.h"
+#include "tunnel.h"
+
+#define STOP_WAIT_MS 35000 /* the tunnel drains jobs for up to 30 s */
+
+enum {
+	OPT_WAIT = CLI_OPT_FIRST_TOOL,
+};
+
+static const struct option longopts[] = {
+    CLI_LONG_OPTS,
+    {"wait", required_argument, NULL, OPT_WAIT},
+    {NULL, 0, NULL, 0},
+};
+
+static struct cli cli;
+
+static void
+usage(void)
+{
+	printf("usage: opt-tunnel [-hqvV] [-C DIR] COMMAND ...\n"
+	       "  opt-tunnel start [--wait SECONDS] [SITE ...]\n"
+	       "  opt-tunnel stop [SITE ...]\n"
+	       "  opt-tunnel restart [--wait SECONDS] [SITE ...]\n"
+	       "  opt-tunnel reload [SITE ...]\n"
+	       "  opt-tunnel run SITE\n");
+}
+
+static void
+run_path(const char *site, const char *suffix, char *buf, size_t len)
+{
+	struct opt_error e;
+
+	if (opt_paths_run(&cli.paths, site, suffix, buf, len, &e) == -1)
+		cli_fail(&cli, site, &e);
+}
+
+/* What can be found wrong before a process is started, with its code. */
+static int
+preflight(const char *site, struct opt_error *e)
+{
+	struct opt_defaults d;
+	struct opt_site s;
+
+	if (!opt_site_exists(&cli.paths, site))
+		return opt_error_set(e, EX_NOINPUT, "no such site");
+	if (opt_defaults_load(&cli.paths, &d, e) == -1 ||
+	    opt_site_load(&cli.paths, &d, site, &s, e) == -1)
+		return -1;
+	if (opt_identity_check(s.identity, e) == -1)
+		return -1;
+	if (opt_dir_make(cli.paths.run, e) == -1)
+		return -1;
+	return 0;
+}
+
+/* Root binds, then becomes local_user; "root" keeps root. */
+static int
+drop_privileges(const char *user, struct opt_error *e)
+{
+	struct passwd *pw;
+
+	if (geteuid() != 0 || strcmp(user, "root") == 0)
+		return 0;
+	if ((pw = getpwnam(user)) == NULL)
+		return opt_error_set(e, EX_NOUSER,
+		    "local_user %s does not exist", user);
+	if (setgroups(0, NULL) == -1 || initgroups(user, pw->pw_gid) == -1 ||
+	    setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1)
+		return opt_error_errno(e, EX_OSERR, "cannot become %s", user);
+	if (setuid(0) != -1)
+		return opt_error_set(e, EX_OSERR,
+		    "still root after becoming %s", user);
+	return 0;
+}
+
+static void
+title(void *arg, const char *site, const char *state, unsigned channels)
+{
+	(void)arg;
+	setproctitle("%s %s %uch", site, state, channels);
+}
+
+/* Prepares, drops privileges and takes the pidfile; for run and start. */
+static int
+prepare(const char *site, bool foreground, struct pidfh **pfh,
+    struct opt_tunnel **t, struct opt_error *e)
+{
+	struct opt_tunnel_opts o = {&cli.paths, site, foreground, title, NULL};
+	char path[PATH_MAX];
+	pid_t other = 0;
+
+	run_path(site, ".pid", path, sizeof(path));
+	if ((*pfh = pidfile_open(path, 0644, &other)) == NULL) {
+		if (errno == EEXIST)
+			return opt_error_set(e, EX_TEMPFAIL,
+			    "already running (pid %ld)", (long)other);
+		return opt_error_errno(e, 0, "cannot open %s", path);
+	}
+	if (opt_tunnel_prepare(t, &o, e) == -1 ||
+	    drop_privileges(opt_tunnel_local_user(*t), e) == -1 ||
+	    pidfile_write(*pfh) == -1) {
+		if (e->text[0] == '\0')
+			opt_error_errno(e, 0, "cannot write %s", path);
+		opt_tunnel_free(*t);
+		pidfile_remove(*pfh);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+cmd_run(int argc, char **argv)
+{
+	struct opt_tunnel *t;
+	struct opt_error e = {0};
+	struct pidfh *pfh;
+	int r;
+
+	if (argc != 2)
+		cli_usage_error(&cli, "run needs one SITE");
+	cli_site_id(&cli, argv[1]);
+	cli_paths(&cli);
+	if (preflight(argv[1], &e) == -1 ||
+	    prepare(argv[1], true, &pfh, &t, &e) == -1)
+		cli_fail(&cli, argv[1], &e);
+	r = opt_tunnel_run(t, &e);
+	opt_tunnel_free(t);
+	pidfile_remove(pfh);
+	return r == -1 ? EX_SOFTWARE : EX_OK;
+}
+
+/* The sites a command applies to: those named, or every site. */
+static char **
+sites_of(int argc, char **argv, size_t *n)
+{
+	char (*ids)[OPT_SITE_ID_MAX + 1];
+	struct opt_error e;
+	char **v;
+	size_t i;
+
+	if (argc > 1) {
+		for (i = 1; i < (size_t)argc; i++)
+			cli_site_id(&cli, argv[i]);
+		for (i = 1; i < (size_t)argc; i++)
+			cli_site_exists(&cli, argv[i]);
+		*n = (size_t)argc - 1;
+		return argv + 1;
+	}
+	if (opt_site_list(&cli.paths, &ids, n, &e) == -1)
+		cli_fail(&cli, NULL, &e);
+	if ((v = calloc(*n + 1, sizeof(*v))) == NULL) {
+		opt_error_set(&e, EX_OSERR, "out of memory");
+		cli_fail(&cli, NULL, &e);
+	}
+	for (i = 0; i < *n; i++)
+		v[i] = strdup(ids[i]);
+	free(ids);
+	return v;
+}
+
+/*
+ * The child that becomes the site's tunnel.  It says on fd how
+ * preparing went ("OK", or "E<status> <message>"), then runs.
+ */
+static void
+daemon_child(const char *site, int fd)
+{
+	struct opt_tunnel *t;
+	struct opt_error e = {0};
+	struct pidfh *pfh;
+	int null;
+
+	setsid();
+	if (prepare(site, false, &pfh, &t, &e) == -1) {
+		dprintf(fd, "E%d %s\n", e.status, e.text);
+		_exit(e.status);
+	}
+	if (chdir("/") == -1)
+		_exit(EX_OSERR);
+	if ((null = open("/dev/null", O_RDWR)) != -1) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+		if (null > STDERR_FILENO)
+			close(null);
+	}
+	dprintf(fd, "OK\n");
+	close(fd);
+	opt_tunnel_run(t, &e);
+	opt_tunnel_free(t);
+	pidfile_remove(pfh);
+	_exit(EX_OK);
+}
+
+struct started {
+	const char *site;
+	bool waiting;
+};
+
+/* Starts one site; returns 1 if a tunnel was started, 0 if it already
+ * ran, -1 on error (reported). */
+static int
+start_one(const char *site, int *status)
+{
+	char pidpath[PATH_MAX], statepath[PATH_MAX], msg[OPT_ERROR_MAX + 16];
+	struct opt_error e;
+	ssize_t n = 0, r;
+	pid_t pid;
+	int p[2], st;
+
+	run_path(site, ".pid", pidpath, sizeof(pidpath));
+	run_path(site, ".state", statepath, sizeof(statepath));
+	if (opt_pidfile_probe(pidpath, &pid) == OPT_PROC_RUNNING) {
+		if (!cli.quiet)
+			printf("%s: already running (pid %ld)\n", site,
+			    (long)pid);
+		return 0;
+	}
+	if (preflight(site, &e) == -1) {
+		cli_warn(&cli, site, &e);
+		*status = *status ? *status : e.status;
+		return -1;
+	}
+	unlink(statepath);
+	fflush(stdout);
+	if (pipe(p) == -1 || (pid = fork()) == -1) {
+		opt_error_errno(&e, EX_OSERR, "cannot start");
+		cli_warn(&cli, site, &e);
+		*status = *status ? *status : EX_OSERR;
+		return -1;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		daemon_child(site, p[1]);
+	}
+	close(p[1]);
+	while ((r = read(p[0], msg + n, sizeof(msg) - 1 - (size_t)n)) > 0)
+		n += r;
+	close(p[0]);
+	msg[n] = '\0';
+	msg[strcspn(msg, "\n")] = '\0';
+	if (strcmp(msg, "OK") == 0)
+		return 1;
+	waitpid(pid, &st, 0);
+	if (msg[0] == 'E') {
+		char *sp = strchr(msg, ' ');
+		opt_error_set(&e, atoi(msg + 1), "%s", sp ? sp + 1 : msg);
+	} else {
+		opt_error_set(&e, EX_SOFTWARE, "the tunnel process died");
+	}
+	cli_warn(&cli, site, &e);
+	*status = *status ? *status : e.status;
+	return -1;
+}
+
+/* Waits for each started site to be up or to have failed. */
+static void
+wait_up(struct started *s, size_t n, int wait_s, int *status)
+{
+	struct timespec ts = {0, 50 * 1000000L};
+	long long waited = 0;
+	size_t left = n, i;
+
+	while (left > 0) {
+		for (i = 0; i < n; i++) {
+			char path[PATH_MAX];
+			struct opt_state st;
+			pid_t pid;
+			bool running;
+
+			if (!s[i].waiting)
+				continue;
+			run_path(s[i].site, ".pid", path, sizeof(path));
+			running = opt_pidfile_probe(path, &pid) ==
+			    OPT_PROC_RUNNING;
+			run_path(s[i].site, ".state", path, sizeof(path));
+			if (opt_state_read(path, &st, NULL) == -1) {
+				if (running && waited < wait_s * 1000LL)
+					continue;
+				memset(&st, 0, sizeof(st));
+				st.state = OPT_TS_STOPPED;
+			}
+			opt_state_free(&st); /* only the scalars are used */
+			if (st.state == OPT_TS_UP) {
+				if (!cli.quiet)
+					printf("%s: up (pid %ld, compression "
+					       "%s)\n",
+					    s[i].site, st.pid, st.compression);
+			} else if (st.state == OPT_TS_RETRYING ||
+			    st.state == OPT_TS_HOSTKEY_MISMATCH ||
+			    !running || waited >= wait_s * 1000LL) {
+				struct opt_error e;
+				opt_error_set(&e, EX_UNAVAILABLE,
+				    "not up (%s%s%s)%s",
+				    running ? opt_tstate_name(st.state) :
+					      "the process ended",
+				    st.last_error[0] ? ": " : "", st.last_error,
+				    running ? "; it keeps trying" : "");
+				cli_warn(&cli, s[i].site, &e);
+				*status = *status ? *status : EX_UNAVAILABLE;
+			} else {
+				continue;
+			}
+			s[i].waiting = false;
+			left--;
+		}
+		if (left == 0)
+			break;
+		nanosleep(&ts, NULL);
+		waited += 50;
+	}
+}
+
+static int
+cmd_start(int argc, char **argv, int wait_s)
+{
+	struct started *s;
+	int status = EX_OK;
+	size_t n, i;
+	char **sites;
+
+	cli_paths(&cli);
+	sites = sites_of(argc, argv, &n);
+	if ((s = calloc(n + 1, sizeof(*s))) == NULL)
+		return EX_OSERR;
+	for (i = 0; i < n; i++) {
+		s[i].site = sites[i];
+		s[i].waiting = start_one(sites[i], &status) == 1;
+	}
+	wait_up(s, n, wait_s, &status);
+	free(s);
+	return status;
+}
+
+static int
+cmd_stop(int argc, char **argv)
+{
+	char path[PATH_MAX];
+	struct opt_error e;
+	int status = EX_OK;
+	size_t n, i;
+	char **sites;
+	pid_t pid;
+
+	cli_paths(&cli);
+	sites = sites_of(argc, argv, &n);
+	for (i = 0; i < n; i++) {
+		run_path(sites[i], ".pid", path, sizeof(path));
+		switch (opt_pidfile_probe(path, &pid)) {
+		case OPT_PROC_RUNNING:
+			if (opt_pidfile_stop(path, STOP_WAIT_MS, &e) == -1) {
+				cli_warn(&cli, sites[i], &e);
+				status = status ? status : e.status;
+				continue;
+			}
+			if (!cli.quiet)
+				printf("%s: stopped\n", sites[i]);
+			break;
+		case OPT_PROC_STALE:
+			unlink(path);
+			/* FALLTHROUGH */
+		case OPT_PROC_NONE:
+			if (argc > 1 && !cli.quiet)
+				printf("%s: not running\n", sites[i]);
+			break;
+		}
+		run_path(sites[i], ".state", path, sizeof(path));
+		if (opt_pidfile_probe(path, &pid) == OPT_PROC_STALE)
+			unlink(path);
+	}
+	return status;
+}
+
+static int
+cmd_reload(int argc, char **argv)
+{
+	char path[PATH_MAX];
+	struct opt_error e;
+	int status = EX_OK;
+	size_t n, i;
+	char **sites;
+	pid_t pid;
+
+	cli_paths(&cli);
+	sites = sites_of(argc, argv, &n);
+	for (i = 0; i < n; i++) {
+		run_path(sites[i], ".pid", path, sizeof(path));
+		if (opt_pidfile_probe(path, &pid) != OPT_PROC_RUNNING ||
+		    pid <= 0) {
+			if (argc > 1) {
+				opt_error_set(&e, EX_UNAVAILABLE,
+				    "not running");
+				cli_warn(&cli, sites[i], &e);
+				status = EX_UNAVAILABLE;
+			}
+			continue;
+		}
+		if (kill(pid, SIGHUP) == -1) {
+			opt_error_errno(&e, 0, "cannot signal pid %ld",
+			    (long)pid);
+			cli_warn(&cli, sites[i], &e);
+			status = status ? status : e.status;
+			continue;
+		}
+		if (cli.verbose)
+			printf("%s: reloading (pid %ld)\n", sites[i],
+			    (long)pid);
+	}
+	return status;
+}
+
+int
+main(int argc, char **argv, char **envp)
+{
+	const char *cmd, *errstr;
+	int ch, wait_s = 10, status;
+	bool wait_given = false;
+
+	setproctitle_init(argc, argv, envp);
+	cli_init(&cli, "opt-tunnel");
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, CLI_SHORT_OPTS, longopts,
+		    NULL)) != -1) {
+		if (cli_option(&cli, ch, argv, usage))
+			continue;
+		if (ch == OPT_WAIT) {
+			wait_s = (int)strtonum(optarg, 0, 3600, &errstr);
+			if (errstr != NULL) {
+				char q[OPT_QUOTE_BUF];
+				struct opt_error e;
+				opt_error_set(&e, EX_USAGE,
+				    "--wait '%s' is not a number of seconds "
+				    "(0-3600)",
+				    opt_quote(q, sizeof(q), optarg));
+				cli_fail(&cli, NULL, &e);
+			}
+			wait_given = true;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		cli_usage_error(&cli, "missing command");
+	cmd = argv[0];
+	if (cli.format != OPT_FMT_TABLE)
+		cli_usage_error(&cli, "-H and --json are for listings");
+	if (wait_given && strcmp(cmd, "start") != 0 &&
+	    strcmp(cmd, "restart") != 0)
+		cli_usage_error(&cli, "--wait is an option of start and "
+				      "restart");
+
+	if (strcmp(cmd, "run") == 0)
+		return cmd_run(argc, argv);
+	if (strcmp(cmd, "start") == 0)
+		return cli_flush(&cli, cmd_start(argc, argv, wait_s));
+	if (strcmp(cmd, "stop") == 0)
+		return cli_flush(&cli, cmd_stop(argc, argv));
+	if (strcmp(cmd, "restart") == 0) {
+		status = cmd_stop(argc, argv);
+		if (status != EX_OK)
+			return cli_flush(&cli, status);
+		return cli_flush(&cli, cmd_start(argc, argv, wait_s));
+	}
+	if (strcmp(cmd, "reload") == 0)
+		return cli_flush(&cli, cmd_reload(argc, argv));
+	{
+		char q[OPT_QUOTE_BUF];
+		cli_usage_error(&cli, "unknown command '%s'",
+		    opt_quote(q, sizeof(q), cmd));
+	}
+}
