@@ -1,4 +1,5 @@
 #include <limits.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
@@ -19,6 +20,7 @@ opt_channel_target(const char *arg, struct opt_channel *c,
 {
 	char host[OPT_HOST_MAX + 3], q[OPT_QUOTE_BUF];
 	const char *colon, *port = NULL;
+	bool bracketed = false;
 	size_t n;
 
 	if (arg[0] == '[') {
@@ -29,6 +31,7 @@ opt_channel_target(const char *arg, struct opt_channel *c,
 		if (end[1] == ':')
 			port = end + 2;
 		arg++;
+		bracketed = true;
 	} else if ((colon = strchr(arg, ':')) != NULL &&
 	    strchr(colon + 1, ':') == NULL) {
 		n = (size_t)(colon - arg);
@@ -42,6 +45,8 @@ opt_channel_target(const char *arg, struct opt_channel *c,
 	host[n] = '\0';
 	if (opt_valid_host(host, e) == -1)
 		return -1;
+	if (bracketed && strchr(host, ':') == NULL)
+		goto bad; /* brackets are for IPv6 only */
 	if (port != NULL &&
 	    opt_parse_port("printer port", port, &c->printer_port, e) == -1)
 		return -1;

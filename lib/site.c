@@ -56,8 +56,11 @@ set_allow(struct opt_site *s, const char *value, struct opt_error *e)
 	if ((copy = strdup(value)) == NULL)
 		return opt_error_errno(e, EX_OSERR, "allow");
 	for (p = copy; (item = strsep(&p, ",")) != NULL;) {
+		size_t len;
+
 		item += strspn(item, " ");
-		item[strcspn(item, " ")] = '\0';
+		for (len = strlen(item); len > 0 && item[len - 1] == ' '; len--)
+			item[len - 1] = '\0';
 		if (*item == '\0' && p == NULL && n == 0)
 			break;
 		if (opt_valid_cidr(item, e) == -1)

@@ -110,6 +110,8 @@ opt_valid_cidr(const char *s, struct opt_error *e)
 	int max;
 	size_t n;
 
+	if (strlen(s) >= OPT_CIDR_MAX)
+		goto fail;
 	slash = strchr(s, '/');
 	n = slash ? (size_t)(slash - s) : strlen(s);
 	if (n == 0 || n >= OPT_ADDR_MAX)
