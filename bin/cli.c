@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <signal.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 
 #include "cli.h"
 #include "lock.h"
+#include "pidfile.h"
 #include "site.h"
 #include "valid.h"
 
@@ -139,6 +141,32 @@ cli_lock(const struct cli *c, struct opt_lock *l)
 
 	if (opt_lock_take(&c->paths, cli_lock_wait_ms(), l, &e) == -1)
 		cli_fail(c, NULL, &e);
+}
+
+/*
+ * After an edit: a running tunnel of the site re-reads its files
+ * (SIGHUP), so the change is live without dropping anything.
+ */
+void
+cli_reload_tunnel(const struct cli *c, const char *site)
+{
+	char path[PATH_MAX];
+	struct opt_error e;
+	pid_t pid;
+
+	if (opt_paths_run(&c->paths, site, ".pid", path, sizeof(path), &e) ==
+		-1 ||
+	    opt_pidfile_probe(path, &pid) != OPT_PROC_RUNNING || pid <= 0)
+		return;
+	if (kill(pid, SIGHUP) == -1) {
+		opt_error_errno(&e, 0,
+		    "saved, but cannot tell the tunnel (pid %ld); run "
+		    "'opt-tunnel reload %s'",
+		    (long)pid, site);
+		cli_warn(c, site, &e);
+	} else if (c->verbose) {
+		printf("%s: tunnel (pid %ld) reloads\n", site, (long)pid);
+	}
 }
 
 /* Splits KEY=VALUE in place and returns VALUE. */

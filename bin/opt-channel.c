@@ -120,6 +120,7 @@ cmd_add(int argc, char **argv, const char *listen, const char *desc)
 	opt_lock_release(&l);
 	c = *nc;
 	opt_channels_free(&cs);
+	cli_reload_tunnel(&cli, site);
 
 	if (cli.format == OPT_FMT_JSON) {
 		printf("{\"site\":\"%s\",\"id\":%d,\"listen\":%d,\"printer\":",
@@ -170,6 +171,7 @@ cmd_remove(int argc, char **argv)
 		cli_fail(&cli, site, &e);
 	opt_lock_release(&l);
 	opt_channels_free(&cs);
+	cli_reload_tunnel(&cli, site);
 	if (!cli.quiet)
 		printf("%s: channel %d removed, port %d is free\n", site, id,
 		    port);
@@ -293,6 +295,7 @@ cmd_set(int argc, char **argv)
 		cli_fail(&cli, site, &e);
 	opt_lock_release(&l);
 	opt_channels_free(&cs);
+	cli_reload_tunnel(&cli, site);
 	if (cli.verbose)
 		for (i = 3; i < argc; i++)
 			printf("%s: channel %d: %s = %s\n", site, id, argv[i],

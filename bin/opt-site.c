@@ -19,6 +19,7 @@
 #include "lock.h"
 #include "pidfile.h"
 #include "site.h"
+#include "ssh.h"
 #include "throttle.h"
 
 #define STOP_WAIT_MS 35000 /* the tunnel drains jobs for up to 30 s */
@@ -31,6 +32,7 @@ enum {
 	OPT_HOST_KEY_CHECK,
 	OPT_NO_COMPRESSION,
 	OPT_FORCE,
+	OPT_FINGERPRINT,
 };
 
 static const struct option longopts[] = {
@@ -42,6 +44,7 @@ static const struct option longopts[] = {
     {"host-key-check", required_argument, NULL, OPT_HOST_KEY_CHECK},
     {"no-compression", no_argument, NULL, OPT_NO_COMPRESSION},
     {"force", no_argument, NULL, OPT_FORCE},
+    {"fingerprint", required_argument, NULL, OPT_FINGERPRINT},
     {NULL, 0, NULL, 0},
 };
 
@@ -67,7 +70,8 @@ usage(void)
 	       "  opt-site remove SITE [--force]\n"
 	       "  opt-site list [-H | --json]\n"
 	       "  opt-site show SITE [-H | --json]\n"
-	       "  opt-site set SITE KEY=VALUE ...\n");
+	       "  opt-site set SITE KEY=VALUE ...\n"
+	       "  opt-site trust SITE [--fingerprint SHA256:...]\n");
 }
 
 static int
@@ -306,11 +310,89 @@ cmd_set(int argc, char **argv)
 	if (opt_site_save(&cli.paths, &s, &e) == -1)
 		cli_fail(&cli, site, &e);
 	opt_lock_release(&l);
+	cli_reload_tunnel(&cli, site);
 	if (cli.verbose)
 		for (i = 2; i < argc; i++)
 			printf("%s: %s = %s\n", site, argv[i], values[i]);
 	free(values);
 	return cli_flush(&cli, EX_OK);
+}
+
+/*
+ * Shows the site's host key and pins it.  A key different from the
+ * pinned one is replaced only when --fingerprint names it: the operator
+ * has checked it with the site.
+ */
+static int
+cmd_trust(int argc, char **argv, const char *want)
+{
+	char path[PATH_MAX], fp[OPT_FP_MAX], old[OPT_FP_MAX];
+	unsigned char blob[4096];
+	struct opt_ssh_hostkey k;
+	struct opt_defaults d;
+	struct opt_site s;
+	struct opt_error e;
+	struct opt_lock l;
+	const char *site;
+	int r;
+
+	if (argc != 2)
+		cli_usage_error(&cli, "trust needs SITE");
+	site = argv[1];
+	cli_site_id(&cli, site);
+	if (want != NULL && strncmp(want, "SHA256:", 7) != 0) {
+		char q[OPT_QUOTE_BUF];
+		opt_error_set(&e, EX_DATAERR,
+		    "fingerprint '%s' is not SHA256:... (as ssh-keygen -l "
+		    "shows it)",
+		    opt_quote(q, sizeof(q), want));
+		cli_fail(&cli, site, &e);
+	}
+	cli_paths(&cli);
+	cli_defaults(&cli, &d);
+	cli_site_exists(&cli, site);
+	if (opt_site_load(&cli.paths, &d, site, &s, &e) == -1 ||
+	    opt_paths_site(&cli.paths, site, "known_hosts", path, sizeof(path),
+		&e) == -1 ||
+	    opt_hostkey_fetch(s.host, s.port, 10000, &k, blob, sizeof(blob),
+		&e) == -1)
+		cli_fail(&cli, site, &e);
+	opt_fingerprint(k.blob, k.len, fp, sizeof(fp));
+	if (!cli.quiet)
+		printf("%s: %s port %d offers %s %s\n", site, s.host, s.port,
+		    k.name, fp);
+	if (want != NULL && strcmp(want, fp) != 0) {
+		opt_error_set(&e, EX_DATAERR,
+		    "the host key is %s, not %s; nothing pinned", fp, want);
+		cli_fail(&cli, site, &e);
+	}
+	cli_lock(&cli, &l);
+	r = opt_knownhosts_check(path, s.host, s.port, &k, old, sizeof(old),
+	    &e);
+	if (r == -1)
+		cli_fail(&cli, site, &e);
+	if (r == OPT_HK_MATCH) {
+		if (!cli.quiet)
+			printf("%s: already pinned\n", site);
+		return EX_OK;
+	}
+	if (r == OPT_HK_MISMATCH && want == NULL) {
+		opt_error_set(&e, EX_DATAERR,
+		    "the host key changed: pinned %s, offered %s; if the site "
+		    "really has a new key, run 'opt-site trust %s "
+		    "--fingerprint %s'",
+		    old[0] ? old : "another key", fp, site, fp);
+		cli_fail(&cli, site, &e);
+	}
+	if ((r == OPT_HK_MISMATCH ?
+		    opt_knownhosts_replace(path, s.host, s.port, &k, &e) :
+		    opt_knownhosts_pin(path, s.host, s.port, &k, &e)) == -1)
+		cli_fail(&cli, site, &e);
+	opt_lock_release(&l);
+	cli_reload_tunnel(&cli, site);
+	if (!cli.quiet)
+		printf("%s: pinned in %s\n", site, path);
+	return EX_OK;
 }
 
 int
@@ -320,6 +402,7 @@ main(int argc, char **argv)
 	    "--identity", "--description", "--host-key-check",
 	    "--no-compression"};
 	struct add_opts add = {0};
+	const char *fingerprint = NULL;
 	bool force = false;
 	const char *cmd;
 	int ch;
@@ -332,6 +415,10 @@ main(int argc, char **argv)
 			continue;
 		if (ch == OPT_FORCE) {
 			force = true;
+			continue;
+		}
+		if (ch == OPT_FINGERPRINT) {
+			fingerprint = optarg;
 			continue;
 		}
 		if (add.n == sizeof(add.v) / sizeof(add.v[0]))
@@ -372,6 +459,9 @@ main(int argc, char **argv)
 		    add.v[0].flag);
 	if (force && strcmp(cmd, "remove") != 0)
 		cli_usage_error(&cli, "--force is an option of 'remove' only");
+	if (fingerprint && strcmp(cmd, "trust") != 0)
+		cli_usage_error(&cli,
+		    "--fingerprint is an option of 'trust' only");
 	if (cli.format != OPT_FMT_TABLE && strcmp(cmd, "list") != 0 &&
 	    strcmp(cmd, "show") != 0)
 		cli_usage_error(&cli, "-H and --json are for list and show");
@@ -386,6 +476,8 @@ main(int argc, char **argv)
 		return cmd_show(argc, argv);
 	if (strcmp(cmd, "set") == 0)
 		return cmd_set(argc, argv);
+	if (strcmp(cmd, "trust") == 0)
+		return cli_flush(&cli, cmd_trust(argc, argv, fingerprint));
 	{
 		char q[OPT_QUOTE_BUF];
 		cli_usage_error(&cli, "unknown command '%s'",

@@ -5,7 +5,12 @@
  * it matches known_hosts, or when none is pinned yet and the site says
  * accept-new; a different key is always refused.
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
+
+#include <netdb.h>
+#include <poll.h>
+#include <stdbool.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -339,4 +344,135 @@ opt_knownhosts_pin(const char *path, const char *host, int port,
 	free(data);
 	free(old);
 	return r;
+}
+
+/* A blocking TCP connect bounded by timeout_ms; -1 with errno. */
+static int
+connect_timeout(const char *host, int port, int timeout_ms)
+{
+	struct addrinfo hints = {0}, *res, *ai;
+	char portstr[8];
+	int fd = -1, err = ETIMEDOUT;
+
+	hints.ai_socktype = SOCK_STREAM;
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	if (getaddrinfo(host, portstr, &hints, &res) != 0) {
+		errno = EHOSTUNREACH;
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		struct pollfd p;
+		socklen_t len = sizeof(err);
+
+		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd == -1)
+			continue;
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1 &&
+		    errno != EINPROGRESS) {
+			err = errno;
+			close(fd);
+			fd = -1;
+			continue;
+		}
+		p.fd = fd;
+		p.events = POLLOUT;
+		if (poll(&p, 1, timeout_ms) == 1 &&
+		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 &&
+		    err == 0) {
+			fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+			break;
+		}
+		if (err == 0)
+			err = ETIMEDOUT;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd == -1)
+		errno = err;
+	return fd;
+}
+
+/*
+ * Connects to host:port and takes its host key, as the tunnel would be
+ * offered it (same host key preference), for `opt-site trust`.
+ */
+int
+opt_hostkey_fetch(const char *host, int port, int timeout_ms,
+    struct opt_ssh_hostkey *k, unsigned char *blob, size_t cap,
+    struct opt_error *e)
+{
+	struct opt_ssh_hostkey got;
+	LIBSSH2_SESSION *s;
+	char *msg = NULL;
+	int fd, r = -1;
+
+	if ((fd = connect_timeout(host, port, timeout_ms)) == -1)
+		return opt_error_errno(e, EX_UNAVAILABLE,
+		    "cannot connect to %s port %d", host, port);
+	if ((s = libssh2_session_init()) == NULL) {
+		close(fd);
+		return opt_error_set(e, EX_OSERR, "out of memory");
+	}
+	libssh2_session_set_timeout(s, timeout_ms);
+	libssh2_session_method_pref(s, LIBSSH2_METHOD_HOSTKEY,
+	    OPT_HOSTKEY_METHODS);
+	if (libssh2_session_handshake(s, fd) != 0) {
+		libssh2_session_last_error(s, &msg, NULL, 0);
+		opt_error_set(e, EX_UNAVAILABLE, "ssh handshake with %s port "
+						 "%d failed: %s",
+		    host, port, msg ? msg : "unknown error");
+	} else if (opt_hostkey_get(s, &got) == -1 || got.len > cap) {
+		opt_error_set(e, EX_PROTOCOL, "%s offered no usable host key",
+		    host);
+	} else {
+		memcpy(blob, got.blob, got.len);
+		*k = got;
+		k->blob = blob;
+		r = 0;
+	}
+	libssh2_session_disconnect(s, "host key taken");
+	libssh2_session_free(s);
+	close(fd);
+	return r;
+}
+
+/* Drops every line for host:port, then pins the key: a deliberate
+ * re-trust after the site's key changed. */
+int
+opt_knownhosts_replace(const char *path, const char *host, int port,
+    const struct opt_ssh_hostkey *k, struct opt_error *e)
+{
+	char name[300], *data = NULL;
+	size_t len = 0;
+	FILE *in, *out;
+	int r;
+
+	kh_name(name, sizeof(name), host, port);
+	if ((out = open_memstream(&data, &len)) == NULL)
+		return opt_error_set(e, EX_OSERR, "out of memory");
+	if ((in = fopen(path, "re")) != NULL) {
+		char buf[16384];
+		while (fgets(buf, sizeof(buf), in) != NULL) {
+			char first[1024], *save = NULL, *tok;
+			bool match = false;
+
+			strlcpy(first, buf, sizeof(first));
+			first[strcspn(first, " \t\n")] = '\0';
+			for (tok = strtok_r(first, ",", &save); tok != NULL;
+			     tok = strtok_r(NULL, ",", &save))
+				if (strcmp(tok, name) == 0)
+					match = true;
+			if (!match)
+				fputs(buf, out);
+		}
+		fclose(in);
+	}
+	fclose(out);
+	r = opt_file_replace(path, data, len, e);
+	free(data);
+	if (r == -1)
+		return -1;
+	return opt_knownhosts_pin(path, host, port, k, e);
 }

@@ -12,6 +12,10 @@
 #include "error.h"
 
 #define OPT_FP_MAX 64 /* "SHA256:" + 43 characters of base64 */
+/* What OpenSSH writes to known_hosts first, so that pins match it. */
+#define OPT_HOSTKEY_METHODS                                                \
+	"ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,"            \
+	"ecdsa-sha2-nistp521"
 
 enum opt_hostkey_result {
 	OPT_HK_MATCH,
@@ -31,6 +35,10 @@ void opt_fingerprint(const unsigned char *, size_t, char *, size_t);
 int opt_hostkey_get(LIBSSH2_SESSION *, struct opt_ssh_hostkey *);
 int opt_knownhosts_check(const char *, const char *, int,
     const struct opt_ssh_hostkey *, char *, size_t, struct opt_error *);
+int opt_hostkey_fetch(const char *, int, int, struct opt_ssh_hostkey *,
+    unsigned char *, size_t, struct opt_error *);
+int opt_knownhosts_replace(const char *, const char *, int,
+    const struct opt_ssh_hostkey *, struct opt_error *);
 int opt_knownhosts_pin(const char *, const char *, int,
     const struct opt_ssh_hostkey *, struct opt_error *);
 

@@ -960,10 +960,8 @@ start_handshake(struct opt_tunnel *t)
 	libssh2_session_callback_set(t->session, LIBSSH2_CALLBACK_RECV,
 	    (void *)recv_cb);
 	libssh2_session_set_blocking(t->session, 0);
-	/* What OpenSSH writes to known_hosts first, so pins match it. */
 	libssh2_session_method_pref(t->session, LIBSSH2_METHOD_HOSTKEY,
-	    "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,"
-	    "ecdsa-sha2-nistp521");
+	    OPT_HOSTKEY_METHODS);
 	if (t->site.compression) {
 		libssh2_session_flag(t->session, LIBSSH2_FLAG_COMPRESS, 1);
 		libssh2_session_method_pref(t->session, LIBSSH2_METHOD_COMP_CS,
@@ -1577,6 +1575,11 @@ reload(struct opt_tunnel *t)
 	}
 	opt_log(&t->log, OPT_LOG_INFO, "reloaded", "channels=%u reconnect=%s",
 	    nchannels(t), reconnect ? "yes" : "no");
+	if (t->phase == PH_WAIT) {
+		/* Whatever kept it down may be fixed now: try at once. */
+		t->backoff = 0;
+		t->retry_at = now_ms();
+	}
 	if (reconnect && t->phase != PH_WAIT) {
 		t->backoff = 0;
 		session_failed(t, "down", "connection settings changed", false);

@@ -54,10 +54,12 @@ start_sshd() {
 	wait_for 10 port_open "$SSHD_PORT"
 }
 
+# stop_sshd: the listener and every session it serves, as when the
+# site's box goes down (a mere sshd restart would keep sessions).
 stop_sshd() {
+	pkill -KILL -P "$SSHD_PID" 2>/dev/null
 	kill "$SSHD_PID" 2>/dev/null
 	wait "$SSHD_PID" 2>/dev/null
-	pkill -f "sshd: .*$(id -un)" -P "$SSHD_PID" 2>/dev/null
 	return 0
 }
 
