@@ -94,7 +94,7 @@ check: all $(UNIT_TESTS) $(TEST_PROGS)
 	OPT_BIN=$(CURDIR)/bin $(PROVE) $(PROVE_FLAGS) -f --exec '' \
 		$(UNIT_TESTS) $(sort $(wildcard tests/*.t))
 
-demo: all
+demo: all $(TEST_PROGS)
 	scripts/demo
 
 install: all
