@@ -86,10 +86,15 @@ preflight(const char *site, struct opt_error *e)
 	return 0;
 }
 
-/* Root binds, then becomes local_user; "root" keeps root. */
+/*
+ * Root binds, then becomes local_user ("root" keeps root).  The run and
+ * log directories and the site's log become the user's, so that it can
+ * write state files, remove its pidfile and reopen its log.
+ */
 static int
-drop_privileges(const char *user, struct opt_error *e)
+drop_privileges(const char *site, const char *user, struct opt_error *e)
 {
+	char log[PATH_MAX + OPT_SITE_ID_MAX + 8];
 	struct passwd *pw;
 
 	if (geteuid() != 0 || strcmp(user, "root") == 0)
@@ -97,6 +102,13 @@ drop_privileges(const char *user, struct opt_error *e)
 	if ((pw = getpwnam(user)) == NULL)
 		return opt_error_set(e, EX_NOUSER,
 		    "local_user %s does not exist", user);
+	snprintf(log, sizeof(log), "%s/%s.log", cli.paths.log, site);
+	if (chown(cli.paths.run, pw->pw_uid, pw->pw_gid) == -1 ||
+	    chmod(cli.paths.run, 0755) == -1)
+		return opt_error_errno(e, 0, "cannot give %s to %s",
+		    cli.paths.run, user);
+	(void)chown(cli.paths.log, pw->pw_uid, pw->pw_gid);
+	(void)chown(log, pw->pw_uid, pw->pw_gid);
 	if (setgroups(0, NULL) == -1 || initgroups(user, pw->pw_gid) == -1 ||
 	    setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1)
 		return opt_error_errno(e, EX_OSERR, "cannot become %s", user);
@@ -129,8 +141,11 @@ prepare(const char *site, bool foreground, struct pidfh **pfh,
 			    "already running (pid %ld)", (long)other);
 		return opt_error_errno(e, 0, "cannot open %s", path);
 	}
-	if (opt_tunnel_prepare(t, &o, e) == -1 ||
-	    drop_privileges(opt_tunnel_local_user(*t), e) == -1 ||
+	if (opt_tunnel_prepare(t, &o, e) == -1)
+		goto fail;
+	if (geteuid() == 0 && strcmp(opt_tunnel_local_user(*t), "root") != 0)
+		opt_tunnel_pin_first(*t, 5000);
+	if (drop_privileges(site, opt_tunnel_local_user(*t), e) == -1 ||
 	    pidfile_write(*pfh) == -1) {
 		if (e->text[0] == '\0')
 			opt_error_errno(e, 0, "cannot write %s", path);
@@ -139,6 +154,9 @@ prepare(const char *site, bool foreground, struct pidfh **pfh,
 		return -1;
 	}
 	return 0;
+fail:
+	pidfile_remove(*pfh);
+	return -1;
 }
 
 static int

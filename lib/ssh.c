@@ -247,8 +247,11 @@ opt_knownhosts_check(const char *path, const char *host, int port,
 	int r;
 
 	old_fp[0] = '\0';
-	if (access(path, F_OK) == -1 && errno == ENOENT)
-		return OPT_HK_NOTFOUND;
+	if (access(path, R_OK) == -1) {
+		if (errno == ENOENT)
+			return OPT_HK_NOTFOUND;
+		return opt_error_errno(e, 0, "cannot read %s", path);
+	}
 	if ((dummy = libssh2_session_init()) == NULL)
 		return opt_error_set(e, EX_OSERR, "out of memory");
 	if ((kh = libssh2_knownhost_init(dummy)) == NULL) {

@@ -1904,6 +1904,33 @@ fail:
 	return -1;
 }
 
+/*
+ * For a tunnel about to drop root: with accept-new and nothing pinned
+ * yet, take the key now and pin it while known_hosts is still writable.
+ * It blocks (at most timeout_ms), so it runs before the loop; failing
+ * is fine, the loop pins the key in memory then.
+ */
+void
+opt_tunnel_pin_first(struct opt_tunnel *t, int timeout_ms)
+{
+	char old[OPT_FP_MAX], fp[OPT_FP_MAX];
+	unsigned char blob[4096];
+	struct opt_ssh_hostkey k;
+	struct opt_error e;
+
+	if (t->site.host_key_check != OPT_HOSTKEY_ACCEPT_NEW ||
+	    opt_hostkey_fetch(t->site.host, t->site.port, timeout_ms, &k,
+		blob, sizeof(blob), &e) == -1 ||
+	    opt_knownhosts_check(t->known_hosts, t->site.host, t->site.port,
+		&k, old, sizeof(old), &e) != OPT_HK_NOTFOUND ||
+	    opt_knownhosts_pin(t->known_hosts, t->site.host, t->site.port, &k,
+		&e) == -1)
+		return;
+	opt_fingerprint(k.blob, k.len, fp, sizeof(fp));
+	opt_log(&t->log, OPT_LOG_INFO, "hostkey-pinned",
+	    "type=%s fingerprint=%s", k.name, fp);
+}
+
 const char *
 opt_tunnel_local_user(const struct opt_tunnel *t)
 {

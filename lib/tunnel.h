@@ -26,6 +26,7 @@ struct opt_tunnel_opts {
 int opt_tunnel_prepare(struct opt_tunnel **, const struct opt_tunnel_opts *,
     struct opt_error *);
 const char *opt_tunnel_local_user(const struct opt_tunnel *);
+void opt_tunnel_pin_first(struct opt_tunnel *, int);
 int opt_tunnel_run(struct opt_tunnel *, struct opt_error *);
 void opt_tunnel_free(struct opt_tunnel *);
 
