@@ -169,17 +169,29 @@ cli_reload_tunnel(const struct cli *c, const char *site)
 	}
 }
 
-/* Splits KEY=VALUE in place and returns VALUE. */
-char *
-cli_split_pair(const struct cli *c, char *arg)
+/*
+ * Splits argv[first..] KEY=VALUE in place: argv[i] becomes KEY and the
+ * returned array's [i] its VALUE.
+ */
+char **
+cli_split_pairs(const struct cli *c, int argc, char **argv, int first)
 {
-	char q[OPT_QUOTE_BUF], *eq = strchr(arg, '=');
+	char q[OPT_QUOTE_BUF], **values, *eq;
+	struct opt_error e;
+	int i;
 
-	if (eq == NULL || eq == arg)
-		cli_usage_error(c, "'%s' is not KEY=VALUE",
-		    opt_quote(q, sizeof(q), arg));
-	*eq = '\0';
-	return eq + 1;
+	if ((values = calloc((size_t)argc, sizeof(*values))) == NULL) {
+		opt_error_set(&e, EX_OSERR, "out of memory");
+		cli_fail(c, NULL, &e);
+	}
+	for (i = first; i < argc; i++) {
+		if ((eq = strchr(argv[i], '=')) == NULL || eq == argv[i])
+			cli_usage_error(c, "'%s' is not KEY=VALUE",
+			    opt_quote(q, sizeof(q), argv[i]));
+		*eq = '\0';
+		values[i] = eq + 1;
+	}
+	return values;
 }
 
 static void

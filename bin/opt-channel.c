@@ -266,12 +266,7 @@ cmd_set(int argc, char **argv)
 	site = argv[1];
 	cli_site_id(&cli, site);
 	id = channel_id(site, argv[2]);
-	if ((values = calloc((size_t)argc, sizeof(*values))) == NULL) {
-		opt_error_set(&e, EX_OSERR, "out of memory");
-		cli_fail(&cli, NULL, &e);
-	}
-	for (i = 3; i < argc; i++)
-		values[i] = cli_split_pair(&cli, argv[i]);
+	values = cli_split_pairs(&cli, argc, argv, 3);
 	for (i = 3; i < argc; i++)
 		if (opt_channel_set(&scratch, argv[i], values[i], &e) == -1)
 			cli_fail(&cli, site, &e);

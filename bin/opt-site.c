@@ -287,12 +287,7 @@ cmd_set(int argc, char **argv)
 		cli_usage_error(&cli, "set needs SITE and KEY=VALUE");
 	site = argv[1];
 	cli_site_id(&cli, site);
-	if ((values = calloc((size_t)argc, sizeof(*values))) == NULL) {
-		opt_error_set(&e, EX_OSERR, "out of memory");
-		cli_fail(&cli, NULL, &e);
-	}
-	for (i = 2; i < argc; i++)
-		values[i] = cli_split_pair(&cli, argv[i]);
+	values = cli_split_pairs(&cli, argc, argv, 2);
 	/* Checked before the lock: bad input never waits nor writes. */
 	opt_site_builtin(&s);
 	for (i = 2; i < argc; i++)

@@ -383,81 +383,72 @@ cmd_start(int argc, char **argv, int wait_s)
 	return status;
 }
 
+/* Runs fn for each site a command names (or every site); the first
+ * failure's status is the command's. */
 static int
-cmd_stop(int argc, char **argv)
+each_site(int argc, char **argv,
+    int (*fn)(const char *, bool, struct opt_error *))
 {
-	char path[PATH_MAX];
 	struct opt_error e;
 	int status = EX_OK;
 	size_t n, i;
 	char **sites;
-	pid_t pid;
 
 	cli_paths(&cli);
 	sites = sites_of(argc, argv, &n);
 	for (i = 0; i < n; i++) {
-		run_path(sites[i], ".pid", path, sizeof(path));
-		switch (opt_pidfile_probe(path, &pid)) {
-		case OPT_PROC_RUNNING:
-			if (opt_pidfile_stop(path, STOP_WAIT_MS, &e) == -1) {
-				cli_warn(&cli, sites[i], &e);
-				status = status ? status : e.status;
-				continue;
-			}
-			if (!cli.quiet)
-				printf("%s: stopped\n", sites[i]);
-			break;
-		case OPT_PROC_STALE:
-			unlink(path);
-			/* FALLTHROUGH */
-		case OPT_PROC_NONE:
-			if (argc > 1 && !cli.quiet)
-				printf("%s: not running\n", sites[i]);
-			break;
+		if (fn(sites[i], argc > 1, &e) == -1) {
+			cli_warn(&cli, sites[i], &e);
+			status = status ? status : e.status;
 		}
-		run_path(sites[i], ".state", path, sizeof(path));
-		if (opt_pidfile_probe(path, &pid) == OPT_PROC_STALE)
-			unlink(path);
 	}
 	return status;
 }
 
 static int
-cmd_reload(int argc, char **argv)
+stop_one(const char *site, bool named, struct opt_error *e)
 {
 	char path[PATH_MAX];
-	struct opt_error e;
-	int status = EX_OK;
-	size_t n, i;
-	char **sites;
 	pid_t pid;
 
-	cli_paths(&cli);
-	sites = sites_of(argc, argv, &n);
-	for (i = 0; i < n; i++) {
-		run_path(sites[i], ".pid", path, sizeof(path));
-		if (opt_pidfile_probe(path, &pid) != OPT_PROC_RUNNING ||
-		    pid <= 0) {
-			if (argc > 1) {
-				opt_error_set(&e, EX_UNAVAILABLE,
-				    "not running");
-				cli_warn(&cli, sites[i], &e);
-				status = EX_UNAVAILABLE;
-			}
-			continue;
-		}
-		if (kill(pid, SIGHUP) == -1) {
-			opt_error_errno(&e, 0, "cannot signal pid %ld",
-			    (long)pid);
-			cli_warn(&cli, sites[i], &e);
-			status = status ? status : e.status;
-			continue;
-		}
-		if (cli.verbose)
-			printf("%s: reloading (pid %ld)\n", sites[i],
-			    (long)pid);
+	run_path(site, ".pid", path, sizeof(path));
+	switch (opt_pidfile_probe(path, &pid)) {
+	case OPT_PROC_RUNNING:
+		if (opt_pidfile_stop(path, STOP_WAIT_MS, e) == -1)
+			return -1;
+		if (!cli.quiet)
+			printf("%s: stopped\n", site);
+		break;
+	case OPT_PROC_STALE:
+		unlink(path);
+		/* FALLTHROUGH */
+	case OPT_PROC_NONE:
+		if (named && !cli.quiet)
+			printf("%s: not running\n", site);
+		break;
 	}
-	return status;
+	/* What a tunnel killed without a chance to clean up left. */
+	run_path(site, ".state", path, sizeof(path));
+	unlink(path);
+	return 0;
+}
+
+static int
+reload_one(const char *site, bool named, struct opt_error *e)
+{
+	char path[PATH_MAX];
+	pid_t pid;
+
+	run_path(site, ".pid", path, sizeof(path));
+	if (opt_pidfile_probe(path, &pid) != OPT_PROC_RUNNING || pid <= 0)
+		return named ? opt_error_set(e, EX_UNAVAILABLE, "not running") :
+			       0;
+	if (kill(pid, SIGHUP) == -1)
+		return opt_error_errno(e, 0, "cannot signal pid %ld",
+		    (long)pid);
+	if (cli.verbose)
+		printf("%s: reloading (pid %ld)\n", site, (long)pid);
+	return 0;
 }
 
 int
@@ -505,15 +496,15 @@ main(int argc, char **argv, char **envp)
 	if (strcmp(cmd, "start") == 0)
 		return cli_flush(&cli, cmd_start(argc, argv, wait_s));
 	if (strcmp(cmd, "stop") == 0)
-		return cli_flush(&cli, cmd_stop(argc, argv));
+		return cli_flush(&cli, each_site(argc, argv, stop_one));
 	if (strcmp(cmd, "restart") == 0) {
-		status = cmd_stop(argc, argv);
+		status = each_site(argc, argv, stop_one);
 		if (status != EX_OK)
 			return cli_flush(&cli, status);
 		return cli_flush(&cli, cmd_start(argc, argv, wait_s));
 	}
 	if (strcmp(cmd, "reload") == 0)
-		return cli_flush(&cli, cmd_reload(argc, argv));
+		return cli_flush(&cli, each_site(argc, argv, reload_one));
 	{
 		char q[OPT_QUOTE_BUF];
 		cli_usage_error(&cli, "unknown command '%s'",

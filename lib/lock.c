@@ -11,17 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "conf.h"
 #include "lock.h"
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The holder writes its pid into the lock file, for the busy message. */
 static int
@@ -49,7 +41,7 @@ opt_lock_take(const struct opt_paths *p, int wait_ms, struct opt_lock *l,
     struct opt_error *e)
 {
 	char path[PATH_MAX], pid[32];
-	long long deadline = now_ms() + (wait_ms > 0 ? wait_ms : 0);
+	long long deadline = opt_clock_ms() + (wait_ms > 0 ? wait_ms : 0);
 	unsigned seed = (unsigned)getpid();
 	int fd, len;
 
@@ -69,7 +61,7 @@ opt_lock_take(const struct opt_paths *p, int wait_ms, struct opt_lock *l,
 			close(fd);
 			return -1;
 		}
-		if (now_ms() >= deadline) {
+		if (opt_clock_ms() >= deadline) {
 			busy(fd, path, wait_ms, e);
 			close(fd);
 			return -1;

@@ -442,19 +442,6 @@ write_into(const char *dir, const char *file,
 	return opt_conf_save(path, emit, arg, e);
 }
 
-struct throttle_arg {
-	const char *id;
-	const struct opt_throttle *t;
-};
-
-static void
-emit_throttle(FILE *f, const void *arg)
-{
-	const struct throttle_arg *a = arg;
-
-	opt_throttle_write(f, a->id, a->t);
-}
-
 static void
 emit_no_channels(FILE *f, const void *id)
 {
@@ -473,7 +460,7 @@ opt_site_create(const struct opt_paths *p, const struct opt_site *s,
     const struct opt_throttle *t, struct opt_error *e)
 {
 	char tmp[PATH_MAX], dst[PATH_MAX], name[OPT_SITE_ID_MAX + 16];
-	struct throttle_arg ta = {s->id, t};
+	struct opt_throttle_file tf = {s->id, t};
 	int fd;
 
 	if (opt_paths_site(p, s->id, NULL, dst, sizeof(dst), e) == -1)
@@ -499,7 +486,7 @@ opt_site_create(const struct opt_paths *p, const struct opt_site *s,
 	if (write_into(tmp, "site.conf", emit_site, s, e) == -1 ||
 	    write_into(tmp, "channels.conf", emit_no_channels, s->id, e) ==
 		-1 ||
-	    write_into(tmp, "throttle.conf", emit_throttle, &ta, e) == -1)
+	    write_into(tmp, "throttle.conf", opt_throttle_emit, &tf, e) == -1)
 		goto fail;
 	if (rename(tmp, dst) == -1) {
 		opt_error_errno(e, errno == ENOTEMPTY ? EX_CANTCREAT : 0,

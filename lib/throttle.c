@@ -68,15 +68,11 @@ opt_throttle_write(FILE *f, const char *id, const struct opt_throttle *t)
 	    id, t->enabled ? "true" : "false", t->up, t->down);
 }
 
-struct emit_arg {
-	const char *id;
-	const struct opt_throttle *t;
-};
-
-static void
-emit(FILE *f, const void *arg)
+/* For opt_conf_save: arg is a struct opt_throttle_file. */
+void
+opt_throttle_emit(FILE *f, const void *arg)
 {
-	const struct emit_arg *a = arg;
+	const struct opt_throttle_file *a = arg;
 
 	opt_throttle_write(f, a->id, a->t);
 }
@@ -86,10 +82,10 @@ opt_throttle_save(const struct opt_paths *p, const char *id,
     const struct opt_throttle *t, struct opt_error *e)
 {
 	char path[PATH_MAX];
-	struct emit_arg a = {id, t};
+	struct opt_throttle_file a = {id, t};
 
 	if (opt_paths_site(p, id, "throttle.conf", path, sizeof(path), e) ==
 	    -1)
 		return -1;
-	return opt_conf_save(path, emit, &a, e);
+	return opt_conf_save(path, opt_throttle_emit, &a, e);
 }

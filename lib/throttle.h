@@ -20,6 +20,11 @@ struct opt_throttle {
 	int down;
 };
 
+struct opt_throttle_file {
+	const char *id;
+	const struct opt_throttle *t;
+};
+
 extern const char *const opt_throttle_keys[];
 
 void opt_throttle_builtin(struct opt_throttle *);
@@ -30,5 +35,6 @@ int opt_throttle_load(const struct opt_paths *, const struct opt_defaults *,
 int opt_throttle_save(const struct opt_paths *, const char *,
     const struct opt_throttle *, struct opt_error *);
 void opt_throttle_write(FILE *, const char *, const struct opt_throttle *);
+void opt_throttle_emit(FILE *, const void *);
 
 #endif

@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include "channel.h"
+#include "clock.h"
 #include "conf.h"
 #include "defaults.h"
 #include "log.h"
@@ -158,15 +159,6 @@ struct opt_tunnel {
 	bool state_dirty;
 };
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 set_nonblock(int fd)
 {
@@ -214,7 +206,7 @@ write_state(struct opt_tunnel *t)
 	free(cs);
 	t->st.channels = NULL;
 	t->st.nchannels = 0;
-	t->state_written = now_ms();
+	t->state_written = opt_clock_ms();
 	t->state_dirty = false;
 }
 
@@ -480,7 +472,7 @@ account(struct opt_tunnel *t, struct job *j, const char *event,
     enum opt_log_level level)
 {
 	char why[OPT_STATE_ERROR_MAX + 8];
-	long long ms = now_ms() - j->start_ms;
+	long long ms = opt_clock_ms() - j->start_ms;
 
 	if (j->probe)
 		return;
@@ -539,7 +531,7 @@ close_job(struct opt_tunnel *t, struct job *j)
 		return;
 	}
 	j->phase = JOB_CLOSING;
-	j->close_ms = now_ms();
+	j->close_ms = opt_clock_ms();
 }
 
 static struct job *
@@ -554,7 +546,7 @@ new_job(struct opt_tunnel *t, struct listener *l, int fd)
 	j->fd = fd;
 	strlcpy(j->printer, l->conf.printer, sizeof(j->printer));
 	j->printer_port = l->conf.printer_port;
-	j->start_ms = now_ms();
+	j->start_ms = opt_clock_ms();
 	j->wire_up0 = t->st.wire_up;
 	j->wire_down0 = t->st.wire_down;
 	strlcpy(j->peer, "-", sizeof(j->peer));
@@ -655,7 +647,7 @@ recv_cb(libssh2_socket_t fd, void *buf, size_t len, int flags,
 		return -errno;
 	if (n > 0) {
 		t->st.wire_down += (unsigned long long)n;
-		t->last_rx = now_ms();
+		t->last_rx = opt_clock_ms();
 	}
 	return n;
 }
@@ -680,7 +672,7 @@ flush_obuf(struct opt_tunnel *t)
 		}
 		t->ooff += (size_t)n;
 		t->st.wire_up += (unsigned long long)n;
-		t->last_tx = now_ms();
+		t->last_tx = opt_clock_ms();
 	}
 	t->ooff = t->olen = 0;
 	return 0;
@@ -753,7 +745,7 @@ session_failed(struct opt_tunnel *t, const char *event, const char *why,
     bool mismatch)
 {
 	char q[OPT_STATE_ERROR_MAX + 8];
-	long long now = now_ms(), delay;
+	long long now = opt_clock_ms(), delay;
 
 	if (t->phase == PH_UP && now - t->up_since >= STABLE_MS)
 		t->backoff = 0;
@@ -890,7 +882,7 @@ start_attempt(struct opt_tunnel *t)
 		session_failed(t, "identity-refused", e.text, false);
 		return;
 	}
-	t->deadline = now_ms() + setup_ms(t);
+	t->deadline = opt_clock_ms() + setup_ms(t);
 	if (set_addrs_numeric(t) == 0) {
 		t->addr_i = 0;
 		connect_next(t);
@@ -969,7 +961,7 @@ start_handshake(struct opt_tunnel *t)
 		libssh2_session_method_pref(t->session, LIBSSH2_METHOD_COMP_SC,
 		    comp);
 	}
-	t->last_rx = now_ms();
+	t->last_rx = opt_clock_ms();
 	t->phase = PH_HANDSHAKE;
 }
 
@@ -1071,7 +1063,7 @@ session_up(struct opt_tunnel *t)
 	libssh2_keepalive_config(t->session, 1,
 	    (unsigned)t->site.keepalive_interval);
 	t->phase = PH_UP;
-	t->up_since = now_ms();
+	t->up_since = opt_clock_ms();
 	t->last_rx = t->up_since;
 	t->last_tx = t->up_since;
 	t->unread = 0;
@@ -1346,7 +1338,7 @@ close_step(struct opt_tunnel *t, struct job *j)
 	int r = libssh2_channel_free(j->ch);
 
 	if (r == LIBSSH2_ERROR_EAGAIN) {
-		if (now_ms() - j->close_ms > CLOSE_WAIT_MS)
+		if (opt_clock_ms() - j->close_ms > CLOSE_WAIT_MS)
 			return -1; /* the peer never closes: drop it all */
 		return 0;
 	}
@@ -1410,7 +1402,7 @@ drain(struct opt_tunnel *t)
 	if (t->keeper == NULL) {
 		if (ioctl(t->sock, FIONREAD, &q) == 0 && q != t->unread) {
 			if (q > t->unread)
-				t->last_rx = now_ms();
+				t->last_rx = opt_clock_ms();
 			t->unread = q;
 		}
 		return 0;
@@ -1578,12 +1570,12 @@ reload(struct opt_tunnel *t)
 	if (t->phase == PH_WAIT) {
 		/* Whatever kept it down may be fixed now: try at once. */
 		t->backoff = 0;
-		t->retry_at = now_ms();
+		t->retry_at = opt_clock_ms();
 	}
 	if (reconnect && t->phase != PH_WAIT) {
 		t->backoff = 0;
 		session_failed(t, "down", "connection settings changed", false);
-		t->retry_at = now_ms();
+		t->retry_at = opt_clock_ms();
 	}
 	set_state(t, t->st.state, NULL);
 }
@@ -1598,7 +1590,7 @@ start_drain(struct opt_tunnel *t)
 	if (t->draining)
 		return;
 	t->draining = true;
-	t->drain_deadline = now_ms() + DRAIN_MS;
+	t->drain_deadline = opt_clock_ms() + DRAIN_MS;
 	listen_all(t, false);
 	for (j = t->jobs; j != NULL; j = next) {
 		next = j->next;
@@ -1728,7 +1720,7 @@ opt_tunnel_run(struct opt_tunnel *t, struct opt_error *e)
 	(void)e;
 	opt_log(&t->log, OPT_LOG_INFO, "start", "pid=%ld channels=%u",
 	    (long)getpid(), nchannels(t));
-	t->retry_at = now_ms();
+	t->retry_at = opt_clock_ms();
 	t->phase = PH_WAIT;
 	set_state(t, OPT_TS_CONNECTING, NULL);
 
@@ -1752,10 +1744,10 @@ opt_tunnel_run(struct opt_tunnel *t, struct opt_error *e)
 				abort(); /* a few KiB: nothing sane to do */
 		}
 		n = build_poll(t, pfd, cap, jobs, ls, &nl);
-		now = now_ms();
+		now = opt_clock_ms();
 		if (poll(pfd, n, poll_timeout(t, now)) == -1 && errno != EINTR)
 			break;
-		now = now_ms();
+		now = opt_clock_ms();
 
 		if ((pfd[0].revents & POLLIN) && handle_signals(t) &&
 		    t->phase != PH_UP)
