@@ -310,8 +310,10 @@ wait_up(struct started *s, size_t n, int wait_s, int *status)
 {
 	struct timespec ts = {0, 50 * 1000000L};
 	long long waited = 0;
-	size_t left = n, i;
+	size_t left = 0, i;
 
+	for (i = 0; i < n; i++)
+		left += s[i].waiting;
 	while (left > 0) {
 		for (i = 0; i < n; i++) {
 			char path[PATH_MAX];
@@ -329,7 +331,8 @@ wait_up(struct started *s, size_t n, int wait_s, int *status)
 				if (running && waited < wait_s * 1000LL)
 					continue;
 				memset(&st, 0, sizeof(st));
-				st.state = OPT_TS_STOPPED;
+				st.state = running ? OPT_TS_CONNECTING :
+						     OPT_TS_STOPPED;
 			}
 			opt_state_free(&st); /* only the scalars are used */
 			if (st.state == OPT_TS_UP) {

@@ -276,8 +276,11 @@ opt_dir_make(const char *dir, struct opt_error *e)
 			return opt_error_errno(e, 0, "cannot create %s", path);
 		*p = '/';
 	}
-	if (mkdir(dir, OPT_DIR_MODE) == -1 && errno != EEXIST)
+	if (mkdir(dir, OPT_DIR_MODE) == -1) {
+		if (errno == EEXIST)
+			return 0; /* its owner and mode are left as they are */
 		return opt_error_errno(e, 0, "cannot create %s", dir);
+	}
 	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
 		opt_file_own(fd);
 		close(fd);

@@ -231,6 +231,42 @@ kh_name(char *buf, size_t len, const char *host, int port)
 		snprintf(buf, len, "[%s]:%d", host, port);
 }
 
+static void
+entry_fingerprint(const struct libssh2_knownhost *k, char *fp, size_t len)
+{
+	unsigned char blob[4096];
+	long n;
+
+	if (k->key == NULL)
+		return;
+	n = opt_b64_decode(k->key, strlen(k->key), blob, sizeof(blob));
+	if (n > 0)
+		opt_fingerprint(blob, (size_t)n, fp, len);
+}
+
+/*
+ * libssh2 matches keys of one type only: a site pinned with an ECDSA
+ * key that now offers ed25519 would be "not found" and pinned anew.  A
+ * different type is a different key: any entry for the name counts.
+ */
+static bool
+other_type(LIBSSH2_KNOWNHOSTS *kh, const char *host, int port, char *fp,
+    size_t len)
+{
+	struct libssh2_knownhost *k = NULL, *prev = NULL;
+	char name[300];
+
+	kh_name(name, sizeof(name), host, port);
+	while (libssh2_knownhost_get(kh, &k, prev) == 0) {
+		if (k->name != NULL && strcmp(k->name, name) == 0) {
+			entry_fingerprint(k, fp, len);
+			return true;
+		}
+		prev = k;
+	}
+	return false;
+}
+
 /*
  * Checks the server's key against known_hosts with libssh2's own
  * matcher.  On a mismatch, old_fp gets the pinned key's fingerprint.
@@ -275,16 +311,12 @@ opt_knownhosts_check(const char *path, const char *host, int port,
 		r = OPT_HK_MATCH;
 		break;
 	case LIBSSH2_KNOWNHOST_CHECK_NOTFOUND:
-		r = OPT_HK_NOTFOUND;
+		r = other_type(kh, host, port, old_fp, fplen) ? OPT_HK_MISMATCH :
+								OPT_HK_NOTFOUND;
 		break;
 	case LIBSSH2_KNOWNHOST_CHECK_MISMATCH:
-		if (known != NULL && known->key != NULL) {
-			unsigned char blob[4096];
-			long n = opt_b64_decode(known->key, strlen(known->key),
-			    blob, sizeof(blob));
-			if (n > 0)
-				opt_fingerprint(blob, (size_t)n, old_fp, fplen);
-		}
+		if (known != NULL)
+			entry_fingerprint(known, old_fp, fplen);
 		r = OPT_HK_MISMATCH;
 		break;
 	default:

@@ -474,8 +474,14 @@ account(struct opt_tunnel *t, struct job *j, const char *event,
 	char why[OPT_STATE_ERROR_MAX + 8];
 	long long ms = opt_clock_ms() - j->start_ms;
 
-	if (j->probe)
+	if (j->probe) {
+		opt_log(&t->log, j->failed ? OPT_LOG_WARN : OPT_LOG_INFO,
+		    j->failed ? "probe-failed" : "probe-ok",
+		    "channel=%d ms=%lld%s%s", j->channel_id, ms,
+		    j->failed ? " error=" : "",
+		    j->failed ? opt_log_quote(why, sizeof(why), j->why) : "");
 		return;
+	}
 	if (j->l != NULL) {
 		j->l->active--;
 		if (j->failed)
@@ -1309,7 +1315,10 @@ pump(struct opt_tunnel *t, struct job *j)
 		}
 		if (n == -1 && (errno == EAGAIN || errno == EINTR))
 			break;
-		fail_job(j, "client connection lost");
+		/* Once the whole job went out, a client that no longer
+		 * reads the printer's reply does not fail it. */
+		if (!j->eof_sent)
+			fail_job(j, "client connection lost");
 		close_job(t, j);
 		return 0;
 	}
@@ -1582,6 +1591,17 @@ reload(struct opt_tunnel *t)
 
 /* --- signals and the loop --------------------------------------------- */
 
+static unsigned
+njobs(const struct opt_tunnel *t)
+{
+	const struct job *j;
+	unsigned n = 0;
+
+	for (j = t->jobs; j != NULL; j = j->next)
+		n += !j->probe;
+	return n;
+}
+
 static void
 start_drain(struct opt_tunnel *t)
 {
@@ -1599,8 +1619,7 @@ start_drain(struct opt_tunnel *t)
 			drop_job(t, j, "job-failed");
 		}
 	}
-	opt_log(&t->log, OPT_LOG_INFO, "draining", "jobs=%zu",
-	    (size_t)(t->jobs != NULL));
+	opt_log(&t->log, OPT_LOG_INFO, "draining", "jobs=%u", njobs(t));
 	if (t->phase == PH_UP)
 		set_state(t, OPT_TS_DRAINING, NULL);
 }

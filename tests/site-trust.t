@@ -51,6 +51,31 @@ is "$(grep -c "^\[127.0.0.1\]:$SSHD_PORT " "$kh")" 1 "the old key is replaced, n
 wait_for 15 grep -q '^state=up' "$MAST_RUN_DIR/nautilus.state"
 ok $? "the tunnel comes up with the trusted key at once"
 
+# A key of another type is another key: an ECDSA-only site that starts
+# offering ed25519 is refused too, not pinned beside the old key.
+stop_tunnels
+stop_sshd
+ssh-keygen -q -t ecdsa -N '' -f "$T/sshd/host_ecdsa"
+sed -i "s|^HostKey .*|HostKey $T/sshd/host_ecdsa|" "$T/sshd/config"
+"$SSHD" -D -e -f "$T/sshd/config" 2>>"$T/sshd/log" &
+SSHD_PID=$!
+cleanup "kill $SSHD_PID 2>/dev/null"
+wait_for 10 port_open "$SSHD_PORT"
+ecfp=$(ssh-keygen -l -f "$T/sshd/host_ecdsa.pub" | cut -d' ' -f2)
+run opt-site trust nautilus --fingerprint "$ecfp"
+is "$rc" 0 "re-trust the site with its ECDSA key"
+stop_sshd
+sed -i "s|^HostKey .*|HostKey $T/sshd/host_ed25519|" "$T/sshd/config"
+"$SSHD" -D -e -f "$T/sshd/config" 2>>"$T/sshd/log" &
+SSHD_PID=$!
+cleanup "kill $SSHD_PID 2>/dev/null"
+wait_for 10 port_open "$SSHD_PORT"
+opt-site set nautilus host_key_check=accept-new
+run opt-tunnel start nautilus --wait 5
+is "$rc" 69 "accept-new does not take an ed25519 key when an ECDSA one is pinned"
+like "$err" "hostkey-mismatch" "...it is a host key mismatch"
+is "$(grep -c "^\[127.0.0.1\]:$SSHD_PORT " "$kh")" 1 "nothing was pinned beside the ECDSA key"
+
 refused 66 "no such site" "trust of an unknown site" -- opt-site trust nosuch
 opt-site add -q dead 127.0.0.1 --port 1
 refused 69 "cannot connect to 127.0.0.1 port 1" "trust of an unreachable site" -- opt-site trust dead
