@@ -24,12 +24,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "channel.h"
 #include "cli.h"
 #include "conf.h"
 #include "defaults.h"
 #include "pidfile.h"
 #include "site.h"
 #include "ssh.h"
+#include "throttle.h"
 #include "state.h"
 #include "tunnel.h"
 
@@ -67,6 +69,23 @@ run_path(const char *site, const char *suffix, char *buf, size_t len)
 		cli_fail(&cli, site, &e);
 }
 
+/* Every file of the site reads and checks. */
+static int
+check_config(const char *site, struct opt_error *e)
+{
+	struct opt_channels cs;
+	struct opt_throttle th;
+	struct opt_defaults d;
+	struct opt_site s;
+
+	if (opt_defaults_load(&cli.paths, &d, e) == -1 ||
+	    opt_site_load(&cli.paths, &d, site, &s, e) == -1 ||
+	    opt_channels_load(&cli.paths, site, &cs, e) == -1)
+		return -1;
+	opt_channels_free(&cs);
+	return opt_throttle_load(&cli.paths, &d, site, &th, e);
+}
+
 /* What can be found wrong before a process is started, with its code. */
 static int
 preflight(const char *site, struct opt_error *e)
@@ -76,7 +95,8 @@ preflight(const char *site, struct opt_error *e)
 
 	if (!opt_site_exists(&cli.paths, site))
 		return opt_error_set(e, EX_NOINPUT, "no such site");
-	if (opt_defaults_load(&cli.paths, &d, e) == -1 ||
+	if (check_config(site, e) == -1 ||
+	    opt_defaults_load(&cli.paths, &d, e) == -1 ||
 	    opt_site_load(&cli.paths, &d, site, &s, e) == -1)
 		return -1;
 	if (opt_identity_check(s.identity, e) == -1)
@@ -446,6 +466,9 @@ reload_one(const char *site, bool named, struct opt_error *e)
 	if (opt_pidfile_probe(path, &pid) != OPT_PROC_RUNNING || pid <= 0)
 		return named ? opt_error_set(e, EX_UNAVAILABLE, "not running") :
 			       0;
+	/* A broken file is said here; the tunnel would only log it. */
+	if (check_config(site, e) == -1)
+		return -1;
 	if (kill(pid, SIGHUP) == -1)
 		return opt_error_errno(e, 0, "cannot signal pid %ld",
 		    (long)pid);
