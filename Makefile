@@ -63,14 +63,16 @@ UNIT_TESTS = $(UNIT_SRC:.c=.test)
 TEST_PROGS = tests/fake-printer tests/send-job
 OBJ = $(LIB_OBJ) $(CLI_OBJ) $(TOOLS:=.o) $(UNIT_SRC:.c=.o) $(TEST_PROGS:=.o)
 
-# Objects are rebuilt when the compiler flags change (SANITIZE=1 and back).
+# Objects are rebuilt when the compiler flags change (SANITIZE=1 and back):
+# the flags file is rewritten only when they differ.
 FLAGS_FILE = .build-flags
-ifneq ($(filter-out $(NOCONFIG_GOALS),$(MAKECMDGOALS))$(if $(MAKECMDGOALS),,all),)
-$(shell echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' | cmp -s - $(FLAGS_FILE) || \
-	echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' > $(FLAGS_FILE))
-endif
+BUILD_SIG = $(subst ','\'',$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS))
+$(FLAGS_FILE): FORCE
+	@printf '%s\n' '$(BUILD_SIG)' | cmp -s - $@ || \
+		printf '%s\n' '$(BUILD_SIG)' >$@
+FORCE:
 
-.PHONY: all check clean distclean install demo help
+.PHONY: all check clean distclean install demo help FORCE
 
 all: $(TOOLS)
 
