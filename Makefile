@@ -57,7 +57,7 @@ ALL_LDFLAGS = $(SAN) $(LDFLAGS)
 LIB_SRC = $(wildcard lib/*.c)
 LIB_OBJ = $(LIB_SRC:.c=.o)
 CLI_OBJ = bin/cli.o
-TOOLS = bin/opt-site bin/opt-channel bin/opt-tunnel
+TOOLS = bin/opt-site bin/opt-channel bin/opt-tunnel bin/opt-throttle bin/opt-status
 UNIT_SRC = $(wildcard tests/unit/*.c)
 UNIT_TESTS = $(UNIT_SRC:.c=.test)
 TEST_PROGS = tests/fake-printer tests/send-job

@@ -170,28 +170,28 @@ cli_reload_tunnel(const struct cli *c, const char *site)
 }
 
 /*
- * Splits argv[first..] KEY=VALUE in place: argv[i] becomes KEY and the
- * returned array's [i] its VALUE.
+ * Splits argv[first..] KEY=VALUE in place: argv[i] becomes KEY, and
+ * cli_value(argv[i]) its VALUE.  Nothing is allocated, so an error exit
+ * leaks nothing.
  */
-char **
+void
 cli_split_pairs(const struct cli *c, int argc, char **argv, int first)
 {
-	char q[OPT_QUOTE_BUF], **values, *eq;
-	struct opt_error e;
+	char q[OPT_QUOTE_BUF], *eq;
 	int i;
 
-	if ((values = calloc((size_t)argc, sizeof(*values))) == NULL) {
-		opt_error_set(&e, EX_OSERR, "out of memory");
-		cli_fail(c, NULL, &e);
-	}
 	for (i = first; i < argc; i++) {
 		if ((eq = strchr(argv[i], '=')) == NULL || eq == argv[i])
 			cli_usage_error(c, "'%s' is not KEY=VALUE",
 			    opt_quote(q, sizeof(q), argv[i]));
 		*eq = '\0';
-		values[i] = eq + 1;
 	}
-	return values;
+}
+
+const char *
+cli_value(const char *key)
+{
+	return key + strlen(key) + 1;
 }
 
 static void

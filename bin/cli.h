@@ -47,7 +47,8 @@ void cli_site_id(const struct cli *, const char *);
 void cli_site_exists(const struct cli *, const char *);
 void cli_defaults(const struct cli *, struct opt_defaults *);
 void cli_lock(const struct cli *, struct opt_lock *);
-char **cli_split_pairs(const struct cli *, int, char **, int);
+void cli_split_pairs(const struct cli *, int, char **, int);
+const char *cli_value(const char *);
 void cli_reload_tunnel(const struct cli *, const char *);
 
 noreturn void cli_fail(const struct cli *, const char *,

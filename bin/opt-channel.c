@@ -258,7 +258,6 @@ cmd_set(int argc, char **argv)
 	struct opt_error e;
 	struct opt_lock l;
 	const char *site;
-	char **values;
 	int i, id, old_listen;
 
 	if (argc < 4)
@@ -266,9 +265,9 @@ cmd_set(int argc, char **argv)
 	site = argv[1];
 	cli_site_id(&cli, site);
 	id = channel_id(site, argv[2]);
-	values = cli_split_pairs(&cli, argc, argv, 3);
+	cli_split_pairs(&cli, argc, argv, 3);
 	for (i = 3; i < argc; i++)
-		if (opt_channel_set(&scratch, argv[i], values[i], &e) == -1)
+		if (opt_channel_set(&scratch, argv[i], cli_value(argv[i]), &e) == -1)
 			cli_fail(&cli, site, &e);
 
 	cli_paths(&cli);
@@ -283,7 +282,7 @@ cmd_set(int argc, char **argv)
 	}
 	old_listen = c->listen;
 	for (i = 3; i < argc; i++)
-		opt_channel_set(c, argv[i], values[i], NULL);
+		opt_channel_set(c, argv[i], cli_value(argv[i]), NULL);
 	if (c->listen != old_listen)
 		check_port(&s, c->listen, id);
 	if (opt_channels_save(&cli.paths, &cs, &e) == -1)
@@ -294,8 +293,7 @@ cmd_set(int argc, char **argv)
 	if (cli.verbose)
 		for (i = 3; i < argc; i++)
 			printf("%s: channel %d: %s = %s\n", site, id, argv[i],
-			    values[i]);
-	free(values);
+			    cli_value(argv[i]));
 	return EX_OK;
 }
 

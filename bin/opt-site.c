@@ -280,18 +280,17 @@ cmd_set(int argc, char **argv)
 	struct opt_error e;
 	struct opt_lock l;
 	const char *site;
-	char **values;
 	int i;
 
 	if (argc < 3)
 		cli_usage_error(&cli, "set needs SITE and KEY=VALUE");
 	site = argv[1];
 	cli_site_id(&cli, site);
-	values = cli_split_pairs(&cli, argc, argv, 2);
+	cli_split_pairs(&cli, argc, argv, 2);
 	/* Checked before the lock: bad input never waits nor writes. */
 	opt_site_builtin(&s);
 	for (i = 2; i < argc; i++)
-		if (opt_site_set(&s, argv[i], values[i], &e) == -1)
+		if (opt_site_set(&s, argv[i], cli_value(argv[i]), &e) == -1)
 			cli_fail(&cli, site, &e);
 
 	cli_paths(&cli);
@@ -301,15 +300,14 @@ cmd_set(int argc, char **argv)
 	if (opt_site_load(&cli.paths, &d, site, &s, &e) == -1)
 		cli_fail(&cli, site, &e);
 	for (i = 2; i < argc; i++)
-		opt_site_set(&s, argv[i], values[i], NULL);
+		opt_site_set(&s, argv[i], cli_value(argv[i]), NULL);
 	if (opt_site_save(&cli.paths, &s, &e) == -1)
 		cli_fail(&cli, site, &e);
 	opt_lock_release(&l);
 	cli_reload_tunnel(&cli, site);
 	if (cli.verbose)
 		for (i = 2; i < argc; i++)
-			printf("%s: %s = %s\n", site, argv[i], values[i]);
-	free(values);
+			printf("%s: %s = %s\n", site, argv[i], cli_value(argv[i]));
 	return cli_flush(&cli, EX_OK);
 }
 

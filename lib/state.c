@@ -59,11 +59,12 @@ opt_state_format(FILE *f, const struct opt_state *s)
 	    "site=%s\npid=%ld\nstate=%s\nsince=%lld\nupdated=%lld\n"
 	    "reconnects=%llu\nlast_error=%s\ncompression=%s\n"
 	    "wire_up=%llu\nwire_down=%llu\npayload_up=%llu\n"
-	    "payload_down=%llu\njobs=%llu\nprobes=%llu\nchannels=%zu\n",
+	    "payload_down=%llu\njobs=%llu\nrate_up=%llu\nrate_down=%llu\n"
+	    "probes=%llu\nchannels=%zu\n",
 	    s->site, s->pid, opt_tstate_name(s->state), s->since, s->updated,
 	    s->reconnects, s->last_error, s->compression, s->wire_up,
-	    s->wire_down, s->payload_up, s->payload_down, s->jobs, s->probes,
-	    s->nchannels);
+	    s->wire_down, s->payload_up, s->payload_down, s->jobs, s->rate_up,
+	    s->rate_down, s->probes, s->nchannels);
 	for (i = 0; i < s->nchannels; i++) {
 		const struct opt_state_channel *c = &s->channels[i];
 		fprintf(f,
@@ -255,6 +256,10 @@ field(struct opt_state *s, const char *key, const char *v)
 		return u64(v, &s->jobs);
 	if (strcmp(key, "probes") == 0)
 		return u64(v, &s->probes);
+	if (strcmp(key, "rate_up") == 0)
+		return u64(v, &s->rate_up);
+	if (strcmp(key, "rate_down") == 0)
+		return u64(v, &s->rate_down);
 	return 0; /* unknown keys are for newer readers */
 }
 

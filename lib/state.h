@@ -51,6 +51,7 @@ struct opt_state {
 	unsigned long long wire_up, wire_down;
 	unsigned long long payload_up, payload_down;
 	unsigned long long jobs;
+	unsigned long long rate_up, rate_down; /* wire bytes/s, recently */
 	unsigned long long probes; /* completed probe rounds */
 	long long updated;
 	size_t nchannels;

@@ -1,4 +1,5 @@
 #include <limits.h>
+#include <stdint.h>
 #include <string.h>
 #include <sysexits.h>
 
@@ -88,4 +89,61 @@ opt_throttle_save(const struct opt_paths *p, const char *id,
 	    -1)
 		return -1;
 	return opt_conf_save(path, opt_throttle_emit, &a, e);
+}
+
+/* kib: the limit in KiB/s; off means no limit.  Tokens carry over. */
+void
+opt_bucket_set(struct opt_bucket *b, bool on, int kib, long long now)
+{
+	double cap;
+
+	b->on = on;
+	if (!on)
+		return;
+	b->rate = kib * 1024.0 / 1000.0;
+	cap = b->rate * 100.0;
+	b->cap = cap > OPT_BUCKET_MIN_BURST ? cap : OPT_BUCKET_MIN_BURST;
+	if (b->last == 0) {
+		b->tokens = b->cap;
+		b->last = now;
+	}
+	if (b->tokens > b->cap)
+		b->tokens = b->cap;
+}
+
+/* How many bytes may cross now (SIZE_MAX without a limit). */
+size_t
+opt_bucket_allow(struct opt_bucket *b, long long now)
+{
+	if (!b->on)
+		return SIZE_MAX;
+	if (now > b->last) {
+		b->tokens += (double)(now - b->last) * b->rate;
+		if (b->tokens > b->cap)
+			b->tokens = b->cap;
+		b->last = now;
+	}
+	return b->tokens >= 1 ? (size_t)b->tokens : 0;
+}
+
+void
+opt_bucket_take(struct opt_bucket *b, size_t n)
+{
+	if (b->on)
+		b->tokens -= (double)n;
+}
+
+/* Milliseconds until n bytes may cross (n is capped at the burst). */
+long long
+opt_bucket_wait(const struct opt_bucket *b, size_t n)
+{
+	double need = (double)n;
+
+	if (!b->on)
+		return 0;
+	if (need > b->cap)
+		need = b->cap;
+	if (b->tokens >= need)
+		return 0;
+	return (long long)((need - b->tokens) / b->rate) + 1;
 }

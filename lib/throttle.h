@@ -37,4 +37,25 @@ int opt_throttle_save(const struct opt_paths *, const char *,
 void opt_throttle_write(FILE *, const char *, const struct opt_throttle *);
 void opt_throttle_emit(FILE *, const void *);
 
+/*
+ * A token bucket on wire bytes, one per direction: tokens come at the
+ * rate and are spent by what crosses the socket; they may go below
+ * zero (what was read could not be refused), which delays what follows.
+ * It holds at most max(16 KiB, 100 ms of the rate): the largest burst.
+ */
+struct opt_bucket {
+	bool on;
+	double rate; /* bytes per ms */
+	double cap;
+	double tokens;
+	long long last;
+};
+
+#define OPT_BUCKET_MIN_BURST (16 * 1024)
+
+void opt_bucket_set(struct opt_bucket *, bool, int, long long);
+size_t opt_bucket_allow(struct opt_bucket *, long long);
+void opt_bucket_take(struct opt_bucket *, size_t);
+long long opt_bucket_wait(const struct opt_bucket *, size_t);
+
 #endif

@@ -62,6 +62,7 @@
 #define BACKOFF_MAX_S 60
 #define STABLE_MS 60000
 #define MAX_ADDRS 8
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
 
 enum phase {
 	PH_WAIT,    /* for the next attempt */
@@ -143,6 +144,10 @@ struct opt_tunnel {
 	long long up_since;
 	unsigned backoff;
 	long long last_rx, last_tx;
+	struct opt_bucket up_bucket, down_bucket;
+	long long rate_at[5]; /* wire counters a second apart, for rates */
+	unsigned long long rate_up[5], rate_down[5];
+	unsigned rate_i;
 	LIBSSH2_CHANNEL *keeper; /* an idle session channel, see drain() */
 	int unread;		 /* bytes queued in the socket, if no keeper */
 	unsigned char *obuf;
@@ -156,6 +161,7 @@ struct opt_tunnel {
 
 	struct opt_state st;
 	long long state_written;
+	unsigned long long written_up, written_down;
 	bool state_dirty;
 };
 
@@ -169,6 +175,37 @@ set_nonblock(int fd)
 }
 
 /* --- state ------------------------------------------------------------ */
+
+/*
+ * Wire rates over the last few seconds: a sample of the counters each
+ * second (state writes come at least that often while anything moves).
+ */
+static void
+measure_rates(struct opt_tunnel *t)
+{
+	long long now = opt_clock_ms();
+	unsigned last = (t->rate_i + 4) % 5, old = t->rate_i;
+	long long span;
+
+	if (t->rate_at[last] == 0 || now - t->rate_at[last] >= 1000) {
+		t->rate_at[t->rate_i] = now;
+		t->rate_up[t->rate_i] = t->st.wire_up;
+		t->rate_down[t->rate_i] = t->st.wire_down;
+		t->rate_i = (t->rate_i + 1) % 5;
+		old = t->rate_i;
+	}
+	if (t->rate_at[old] == 0)
+		old = 0;
+	span = now - t->rate_at[old];
+	if (span < 500) {
+		t->st.rate_up = t->st.rate_down = 0;
+		return;
+	}
+	t->st.rate_up = (t->st.wire_up - t->rate_up[old]) * 1000 /
+	    (unsigned long long)span;
+	t->st.rate_down = (t->st.wire_down - t->rate_down[old]) * 1000 /
+	    (unsigned long long)span;
+}
 
 static void
 write_state(struct opt_tunnel *t)
@@ -200,6 +237,7 @@ write_state(struct opt_tunnel *t)
 	t->st.channels = cs;
 	t->st.nchannels = n;
 	t->st.updated = time(NULL);
+	measure_rates(t);
 	if (opt_state_write(t->state_path, &t->st, &e) == -1)
 		opt_log(&t->log, OPT_LOG_WARN, "state-write-failed", "error=%s",
 		    opt_log_quote(q, sizeof(q), e.text));
@@ -654,6 +692,7 @@ recv_cb(libssh2_socket_t fd, void *buf, size_t len, int flags,
 	if (n > 0) {
 		t->st.wire_down += (unsigned long long)n;
 		t->last_rx = opt_clock_ms();
+		opt_bucket_take(&t->down_bucket, (size_t)n);
 	}
 	return n;
 }
@@ -664,18 +703,46 @@ obuf_pending(const struct opt_tunnel *t)
 	return t->olen - t->ooff;
 }
 
+/* Under a limit the output buffer holds about one burst, so that
+ * keepalives and other channels do not queue behind seconds of data. */
+static size_t
+obuf_high(const struct opt_tunnel *t)
+{
+	if (!t->up_bucket.on || t->up_bucket.cap >= OBUF_HIGH)
+		return OBUF_HIGH;
+	return (size_t)t->up_bucket.cap;
+}
+
+static void
+apply_throttle(struct opt_tunnel *t)
+{
+	long long now = opt_clock_ms();
+
+	opt_bucket_set(&t->up_bucket, t->throttle.enabled, t->throttle.up,
+	    now);
+	opt_bucket_set(&t->down_bucket, t->throttle.enabled,
+	    t->throttle.down, now);
+}
+
 /* Returns -1 when the socket failed. */
 static int
 flush_obuf(struct opt_tunnel *t)
 {
 	while (obuf_pending(t) > 0) {
-		ssize_t n = send(t->sock, t->obuf + t->ooff, obuf_pending(t),
+		size_t len = obuf_pending(t),
+		       allow = opt_bucket_allow(&t->up_bucket, opt_clock_ms());
+		ssize_t n;
+
+		if (allow == 0)
+			return 0; /* the limit: the loop waits for tokens */
+		n = send(t->sock, t->obuf + t->ooff, len < allow ? len : allow,
 		    MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n == -1) {
 			if (errno == EAGAIN || errno == EINTR)
 				return 0;
 			return -1;
 		}
+		opt_bucket_take(&t->up_bucket, (size_t)n);
 		t->ooff += (size_t)n;
 		t->st.wire_up += (unsigned long long)n;
 		t->last_tx = opt_clock_ms();
@@ -1169,6 +1236,37 @@ setup_step(struct opt_tunnel *t, short revents)
 /* --- forwarding ------------------------------------------------------- */
 
 
+/*
+ * direct-tcpip, as libssh2_channel_direct_tcpip_ex opens it, but with
+ * our receive window: under a download limit it is small, since what
+ * the site may send unasked is the window (RFC 4254 7.2).
+ */
+static LIBSSH2_CHANNEL *
+open_direct(struct opt_tunnel *t, struct job *j)
+{
+	unsigned char msg[OPT_HOST_MAX + 64], *p = msg;
+	size_t hl = strlen(j->printer);
+	unsigned window = LIBSSH2_CHANNEL_WINDOW_DEFAULT;
+
+	if (t->down_bucket.on && 2 * t->down_bucket.cap < window)
+		window = (unsigned)(2 * t->down_bucket.cap) < 65536 ?
+		    65536 :
+		    (unsigned)(2 * t->down_bucket.cap);
+	p[0] = (unsigned char)(hl >> 24), p[1] = (unsigned char)(hl >> 16);
+	p[2] = (unsigned char)(hl >> 8), p[3] = (unsigned char)hl;
+	memcpy(p + 4, j->printer, hl);
+	p += 4 + hl;
+	p[0] = 0, p[1] = 0, p[2] = (unsigned char)(j->printer_port >> 8);
+	p[3] = (unsigned char)j->printer_port;
+	p += 4;
+	memcpy(p, "\0\0\0\x09" "127.0.0.1" "\0\0\0\0", 17);
+	p += 17;
+	return libssh2_channel_open_ex(t->session, "direct-tcpip",
+	    sizeof("direct-tcpip") - 1, window,
+	    LIBSSH2_CHANNEL_PACKET_DEFAULT, (char *)msg,
+	    (unsigned)(p - msg));
+}
+
 /* Returns -1 when the session is broken. */
 static int
 open_step(struct opt_tunnel *t)
@@ -1186,8 +1284,7 @@ open_step(struct opt_tunnel *t)
 		t->opening = j;
 		j->phase = JOB_OPENING;
 	}
-	j->ch = libssh2_channel_direct_tcpip_ex(t->session, j->printer,
-	    j->printer_port, "127.0.0.1", 0);
+	j->ch = open_direct(t, j);
 	if (j->ch != NULL) {
 		t->opening = NULL;
 		j->phase = JOB_RUNNING;
@@ -1234,6 +1331,7 @@ compact(unsigned char *buf, size_t *off, size_t *len)
 static int
 pump(struct opt_tunnel *t, struct job *j)
 {
+	size_t sent, room;
 	ssize_t n;
 
 	/* client -> up buffer */
@@ -1250,11 +1348,19 @@ pump(struct opt_tunnel *t, struct job *j)
 			return 0;
 		}
 	}
-	/* up buffer -> channel, while the session's output has room */
-	while (j->up_off < j->up_len && obuf_pending(t) < OBUF_HIGH) {
+	/* up buffer -> channel, while the session's output has room; under
+	 * a limit a job takes half the room per pass, so jobs take turns */
+	sent = 0;
+	while (j->up_off < j->up_len && obuf_pending(t) < obuf_high(t) &&
+	    (!t->up_bucket.on || sent < obuf_high(t) / 2)) {
+		size_t len = j->up_len - j->up_off;
+
+		if (t->up_bucket.on && len > obuf_high(t) / 2)
+			len = obuf_high(t) / 2;
 		n = libssh2_channel_write(j->ch, (char *)j->up + j->up_off,
-		    j->up_len - j->up_off);
+		    len);
 		if (n > 0) {
+			sent += (size_t)n;
 			j->up_off += (size_t)n;
 			j->bytes_up += (unsigned long long)n;
 			t->st.payload_up += (unsigned long long)n;
@@ -1283,11 +1389,16 @@ pump(struct opt_tunnel *t, struct job *j)
 			return 0;
 		}
 	}
-	/* channel -> down buffer */
+	/* channel -> down buffer; under a limit only as much as the
+	 * tokens allow: what is not read is not acknowledged, and the site
+	 * stops sending once the channel's window is used up */
 	compact(j->down, &j->down_off, &j->down_len);
-	while (!j->chan_eof && j->down_len < JOB_BUF) {
+	while (!j->chan_eof && j->down_len < JOB_BUF &&
+	    (room = opt_bucket_allow(&t->down_bucket, opt_clock_ms())) > 0) {
+		if (room > JOB_BUF - j->down_len)
+			room = JOB_BUF - j->down_len;
 		n = libssh2_channel_read(j->ch, (char *)j->down + j->down_len,
-		    JOB_BUF - j->down_len);
+		    room);
 		if (n > 0) {
 			j->down_len += (size_t)n;
 			j->bytes_down += (unsigned long long)n;
@@ -1472,10 +1583,11 @@ work_pending(const struct opt_tunnel *t)
 
 		if (j->phase != JOB_RUNNING || j->probe)
 			continue;
-		if (j->up_off < j->up_len && obuf_pending(t) < OBUF_HIGH &&
+		if (j->up_off < j->up_len && obuf_pending(t) < obuf_high(t) &&
 		    libssh2_channel_window_write_ex(j->ch, NULL) > 0)
 			return true;
-		if (j->chan_eof || j->down_len >= JOB_BUF)
+		if (j->chan_eof || j->down_len >= JOB_BUF ||
+		    (t->down_bucket.on && t->down_bucket.tokens < 1))
 			continue;
 		libssh2_channel_window_read_ex(j->ch, &avail, NULL);
 		if (avail > 0)
@@ -1524,6 +1636,7 @@ reload(struct opt_tunnel *t)
 	rebind = strcmp(t->site.bind, site.bind) != 0;
 	t->site = site;
 	t->throttle = th;
+	apply_throttle(t);
 
 	for (l = t->listeners; l != NULL; l = l->next)
 		l->seen = false;
@@ -1674,6 +1787,13 @@ poll_timeout(struct opt_tunnel *t, long long now)
 		until = t->drain_deadline;
 	if (t->phase == PH_UP && work_pending(t))
 		until = now;
+	if (t->phase == PH_UP && obuf_pending(t) > 0 &&
+	    opt_bucket_allow(&t->up_bucket, now) == 0)
+		until = MIN(until, now + opt_bucket_wait(&t->up_bucket,
+					MIN(obuf_pending(t), 4096)));
+	if (t->phase == PH_UP && t->jobs != NULL &&
+	    opt_bucket_allow(&t->down_bucket, now) == 0)
+		until = MIN(until, now + opt_bucket_wait(&t->down_bucket, 4096));
 	return until <= now ? 0 : (int)(until - now);
 }
 
@@ -1700,7 +1820,8 @@ build_poll(struct opt_tunnel *t, struct pollfd *pfd, size_t cap,
 		pfd[n].fd = t->sock;
 		if (t->phase != PH_UP || t->keeper != NULL || t->jobs != NULL)
 			pfd[n].events = POLLIN;
-		if (obuf_pending(t) > 0)
+		if (obuf_pending(t) > 0 &&
+		    opt_bucket_allow(&t->up_bucket, opt_clock_ms()) > 0)
 			pfd[n].events |= POLLOUT;
 	}
 	n++;
@@ -1819,8 +1940,13 @@ opt_tunnel_run(struct opt_tunnel *t, struct opt_error *e)
 			    false);
 			continue;
 		}
-		if (t->state_dirty && now - t->state_written >= 1000)
+		if ((t->state_dirty || t->st.wire_up != t->written_up ||
+			t->st.wire_down != t->written_down) &&
+		    now - t->state_written >= 1000) {
+			t->written_up = t->st.wire_up;
+			t->written_down = t->st.wire_down;
 			write_state(t);
+		}
 	}
 	if (t->draining && t->jobs != NULL)
 		cut_jobs(t);
@@ -1870,6 +1996,7 @@ opt_tunnel_prepare(struct opt_tunnel **out, const struct opt_tunnel_opts *o,
 
 	if (load_config(t, &t->site, &cs, &t->throttle, e) == -1)
 		goto fail;
+	apply_throttle(t);
 	snprintf(name, sizeof(name), "%s.log", o->site);
 	if (opt_paths_site(&t->paths, o->site, "known_hosts", t->known_hosts,
 		sizeof(t->known_hosts), e) == -1 ||

@@ -1,0 +1,670 @@
+/*
+ * opt-status: the state of every tunnel and channel, for people (a
+ * table), scripts (-H, --json), monitoring (--check) and Prometheus
+ * (--prometheus).  It only reads files and never waits on a tunnel,
+ * except --check, which asks each running tunnel to probe its printers
+ * and waits for the answers at most --timeout seconds.
+ */
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "channel.h"
+#include "cli.h"
+#include "clock.h"
+#include "pidfile.h"
+#include "site.h"
+#include "state.h"
+
+/* The monitoring convention of --check. */
+enum { CHECK_OK, CHECK_WARNING, CHECK_CRITICAL, CHECK_UNKNOWN };
+
+enum {
+	OPT_CHANNELS = CLI_OPT_FIRST_TOOL,
+	OPT_CHECK,
+	OPT_PROMETHEUS,
+	OPT_TIMEOUT,
+};
+
+static const struct option longopts[] = {
+    CLI_LONG_OPTS,
+    {"channels", no_argument, NULL, OPT_CHANNELS},
+    {"check", no_argument, NULL, OPT_CHECK},
+    {"prometheus", no_argument, NULL, OPT_PROMETHEUS},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {NULL, 0, NULL, 0},
+};
+
+static struct cli cli;
+
+static void
+usage(void)
+{
+	printf("usage: opt-status [-hqvV] [-C DIR] [SITE ...] [--channels] "
+	       "[-H | --json | --prometheus]\n"
+	       "  opt-status [-C DIR] [SITE ...] --check [--timeout "
+	       "SECONDS]\n");
+}
+
+/*
+ * A site as opt-status sees it: the tunnel's state file when its
+ * process runs, else "stopped" (no pidfile) or "stale" (a pidfile that
+ * no process holds), with the channels from channels.conf.
+ */
+static int
+site_state(const char *site, struct opt_state *st)
+{
+	char path[PATH_MAX];
+	struct opt_channels cs;
+	enum opt_proc proc;
+	pid_t pid;
+	size_t i;
+
+	memset(st, 0, sizeof(*st));
+	if (opt_paths_run(&cli.paths, site, ".pid", path, sizeof(path),
+		NULL) == -1)
+		return -1;
+	proc = opt_pidfile_probe(path, &pid);
+	opt_paths_run(&cli.paths, site, ".state", path, sizeof(path), NULL);
+	if (proc == OPT_PROC_RUNNING && opt_state_read(path, st, NULL) == 0)
+		return 0;
+	memset(st, 0, sizeof(*st));
+	strlcpy(st->site, site, sizeof(st->site));
+	/* Running but no state yet: it is just starting. */
+	st->state = proc == OPT_PROC_RUNNING ? OPT_TS_CONNECTING :
+	    proc == OPT_PROC_STALE	     ? OPT_TS_STALE :
+					       OPT_TS_STOPPED;
+	st->pid = proc == OPT_PROC_RUNNING ? (long)pid : 0;
+	if (opt_channels_load(&cli.paths, site, &cs, NULL) == -1)
+		return 0;
+	st->channels = calloc(cs.n + 1, sizeof(*st->channels));
+	for (i = 0; st->channels != NULL && i < cs.n; i++) {
+		struct opt_state_channel *c = &st->channels[i];
+		c->id = cs.v[i].id;
+		c->listen = cs.v[i].listen;
+		strlcpy(c->printer, cs.v[i].printer, sizeof(c->printer));
+		c->printer_port = cs.v[i].printer_port;
+		strlcpy(c->probe, "unknown", sizeof(c->probe));
+	}
+	st->nchannels = st->channels ? cs.n : 0;
+	opt_channels_free(&cs);
+	return 0;
+}
+
+static void
+human_bytes(char *buf, size_t len, unsigned long long n)
+{
+	static const char units[] = "KMGTP";
+	double v = (double)n;
+	int u = -1;
+
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	if (u < 0)
+		snprintf(buf, len, "%llu", n);
+	else
+		snprintf(buf, len, "%.1f%c", v, units[u]);
+}
+
+static void
+human_age(char *buf, size_t len, long long s)
+{
+	if (s < 0)
+		s = 0;
+	if (s >= 86400)
+		snprintf(buf, len, "%lldd%02lldh", s / 86400, s % 86400 / 3600);
+	else if (s >= 3600)
+		snprintf(buf, len, "%lldh%02lldm", s / 3600, s % 3600 / 60);
+	else
+		snprintf(buf, len, "%lldm%02llds", s / 60, s % 60);
+}
+
+static const struct opt_column site_cols[] = {
+    {"site", "SITE", 0},
+    {"state", "STATE", 0},
+    {"pid", "PID", OPT_COL_RIGHT},
+    {"uptime", "UPTIME", OPT_COL_RIGHT},
+    {"channels", "CH", OPT_COL_RIGHT},
+    {"active", "ACTIVE", OPT_COL_RIGHT},
+    {"jobs", "JOBS", OPT_COL_RIGHT},
+    {"sent", "SENT", OPT_COL_RIGHT},
+    {"ratio", "RATIO", OPT_COL_RIGHT},
+    {"rate_up", "UP/S", OPT_COL_RIGHT},
+    {"rate_down", "DOWN/S", OPT_COL_RIGHT},
+    {"last_error", "LAST ERROR", 0},
+};
+
+static const struct opt_column channel_cols[] = {
+    {"site", "SITE", 0},
+    {"id", "CH", OPT_COL_RIGHT},
+    {"listen", "LISTEN", OPT_COL_RIGHT},
+    {"printer", "PRINTER", 0},
+    {"active", "ACTIVE", OPT_COL_RIGHT},
+    {"jobs", "JOBS", OPT_COL_RIGHT},
+    {"bytes_up", "SENT", OPT_COL_RIGHT},
+    {"bytes_down", "RECEIVED", OPT_COL_RIGHT},
+    {"probe", "PROBE", 0},
+    {"last_error", "LAST ERROR", 0},
+};
+
+static void
+printer_text(char *buf, size_t len, const struct opt_state_channel *c)
+{
+	bool v6 = strchr(c->printer, ':') != NULL;
+
+	snprintf(buf, len, "%s%s%s:%d", v6 ? "[" : "", c->printer,
+	    v6 ? "]" : "", c->printer_port);
+}
+
+/* Table or tab-separated lines; human units only in the table. */
+static void
+text_rows(struct opt_table *sites, struct opt_table *chans,
+    const struct opt_state *st)
+{
+	bool human = cli.format == OPT_FMT_TABLE;
+	char buf[OPT_HOST_MAX + 16];
+	unsigned active = 0;
+	size_t i;
+
+	for (i = 0; i < st->nchannels; i++)
+		active += st->channels[i].active;
+	if (opt_table_row(sites) == -1)
+		return;
+	opt_table_str(sites, "site", st->site);
+	opt_table_str(sites, "state", opt_tstate_name(st->state));
+	if (st->pid > 0)
+		opt_table_int(sites, "pid", st->pid);
+	if (st->state <= OPT_TS_HOSTKEY_MISMATCH && st->since > 0) {
+		long long age = (long long)time(NULL) - st->since;
+		if (human) {
+			human_age(buf, sizeof(buf), age);
+			opt_table_str(sites, "uptime", buf);
+		} else {
+			opt_table_int(sites, "uptime", age);
+		}
+	}
+	opt_table_int(sites, "channels", (long long)st->nchannels);
+	opt_table_int(sites, "active", active);
+	opt_table_int(sites, "jobs", (long long)st->jobs);
+	if (human) {
+		human_bytes(buf, sizeof(buf), st->payload_up);
+		opt_table_str(sites, "sent", buf);
+	} else {
+		opt_table_int(sites, "sent", (long long)st->payload_up);
+	}
+	if (st->wire_up > 0 && st->payload_up > 0) {
+		snprintf(buf, sizeof(buf), "%.2f",
+		    (double)st->payload_up / (double)st->wire_up);
+		opt_table_str(sites, "ratio", buf);
+	}
+	if (st->pid > 0) {
+		if (human) {
+			human_bytes(buf, sizeof(buf), st->rate_up);
+			opt_table_str(sites, "rate_up", buf);
+			human_bytes(buf, sizeof(buf), st->rate_down);
+			opt_table_str(sites, "rate_down", buf);
+		} else {
+			opt_table_int(sites, "rate_up", (long long)st->rate_up);
+			opt_table_int(sites, "rate_down",
+			    (long long)st->rate_down);
+		}
+	}
+	opt_table_str(sites, "last_error", st->last_error);
+
+	for (i = 0; chans != NULL && i < st->nchannels; i++) {
+		const struct opt_state_channel *c = &st->channels[i];
+
+		if (opt_table_row(chans) == -1)
+			return;
+		opt_table_str(chans, "site", st->site);
+		opt_table_int(chans, "id", c->id);
+		opt_table_int(chans, "listen", c->listen);
+		printer_text(buf, sizeof(buf), c);
+		opt_table_str(chans, "printer", buf);
+		opt_table_int(chans, "active", c->active);
+		opt_table_int(chans, "jobs", (long long)c->jobs);
+		if (human) {
+			human_bytes(buf, sizeof(buf), c->bytes_up);
+			opt_table_str(chans, "bytes_up", buf);
+			human_bytes(buf, sizeof(buf), c->bytes_down);
+			opt_table_str(chans, "bytes_down", buf);
+		} else {
+			opt_table_int(chans, "bytes_up", (long long)c->bytes_up);
+			opt_table_int(chans, "bytes_down",
+			    (long long)c->bytes_down);
+		}
+		opt_table_str(chans, "probe", c->probe);
+		opt_table_str(chans, "last_error", c->last_error);
+	}
+}
+
+/* The keys are the state file's names (opt-status(1)). */
+static void
+json_site(FILE *f, const struct opt_state *st)
+{
+	size_t i;
+
+	fputs("{\"site\":", f);
+	opt_json_string(f, st->site);
+	fputs(",\"state\":", f);
+	opt_json_string(f, opt_tstate_name(st->state));
+	if (st->pid > 0)
+		fprintf(f, ",\"pid\":%ld", st->pid);
+	else
+		fputs(",\"pid\":null", f);
+	fprintf(f, ",\"since\":%lld,\"reconnects\":%llu,\"last_error\":",
+	    st->since, st->reconnects);
+	opt_json_string(f, st->last_error);
+	fputs(",\"compression\":", f);
+	opt_json_string(f, st->compression[0] ? st->compression : "none");
+	fprintf(f,
+	    ",\"wire_up\":%llu,\"wire_down\":%llu,\"payload_up\":%llu,"
+	    "\"payload_down\":%llu,\"jobs\":%llu,\"rate_up\":%llu,"
+	    "\"rate_down\":%llu,\"probes\":%llu,\"channels\":[",
+	    st->wire_up, st->wire_down, st->payload_up, st->payload_down,
+	    st->jobs, st->rate_up, st->rate_down, st->probes);
+	for (i = 0; i < st->nchannels; i++) {
+		const struct opt_state_channel *c = &st->channels[i];
+		char printer[OPT_HOST_MAX + 16];
+
+		printer_text(printer, sizeof(printer), c);
+		fprintf(f, "%s{\"id\":%d,\"listen\":%d,\"printer\":",
+		    i ? "," : "", c->id, c->listen);
+		opt_json_string(f, printer);
+		fprintf(f,
+		    ",\"active\":%u,\"jobs\":%llu,\"bytes_up\":%llu,"
+		    "\"bytes_down\":%llu,\"probe\":",
+		    c->active, c->jobs, c->bytes_up, c->bytes_down);
+		opt_json_string(f, c->probe);
+		fprintf(f, ",\"probe_at\":%lld,\"last_error\":", c->probe_at);
+		opt_json_string(f, c->last_error);
+		fputc('}', f);
+	}
+	fputs("]}", f);
+}
+
+static void
+prom_help(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* node_exporter's textfile format; site ids need no label escaping. */
+static void
+prometheus(FILE *f, const struct opt_state *v, size_t n)
+{
+	size_t i, k;
+	int s;
+
+	prom_help(f, "opt_tunnel_up", "gauge",
+	    "Whether the site's tunnel is up (1) or not (0).");
+	for (i = 0; i < n; i++)
+		fprintf(f, "opt_tunnel_up{site=\"%s\"} %d\n", v[i].site,
+		    v[i].state == OPT_TS_UP);
+	prom_help(f, "opt_tunnel_state", "gauge",
+	    "The tunnel's state: 1 on the current one.");
+	for (i = 0; i < n; i++)
+		for (s = OPT_TS_CONNECTING; s <= OPT_TS_STALE; s++)
+			fprintf(f, "opt_tunnel_state{site=\"%s\",state=\"%s\"} %d\n",
+			    v[i].site, opt_tstate_name((enum opt_tstate)s),
+			    (int)v[i].state == s);
+	prom_help(f, "opt_tunnel_wire_bytes_total", "counter",
+	    "Bytes on the SSH connection, by direction.");
+	for (i = 0; i < n; i++)
+		fprintf(f,
+		    "opt_tunnel_wire_bytes_total{site=\"%s\",direction=\"up\"} "
+		    "%llu\nopt_tunnel_wire_bytes_total{site=\"%s\","
+		    "direction=\"down\"} %llu\n",
+		    v[i].site, v[i].wire_up, v[i].site, v[i].wire_down);
+	prom_help(f, "opt_tunnel_payload_bytes_total", "counter",
+	    "Print data bytes, by direction.");
+	for (i = 0; i < n; i++)
+		fprintf(f,
+		    "opt_tunnel_payload_bytes_total{site=\"%s\",direction="
+		    "\"up\"} %llu\nopt_tunnel_payload_bytes_total{site=\"%s\","
+		    "direction=\"down\"} %llu\n",
+		    v[i].site, v[i].payload_up, v[i].site, v[i].payload_down);
+	prom_help(f, "opt_tunnel_jobs_total", "counter", "Jobs accepted.");
+	for (i = 0; i < n; i++)
+		fprintf(f, "opt_tunnel_jobs_total{site=\"%s\"} %llu\n",
+		    v[i].site, v[i].jobs);
+	prom_help(f, "opt_tunnel_reconnects_total", "counter",
+	    "Sessions lost or attempts failed since the tunnel started.");
+	for (i = 0; i < n; i++)
+		fprintf(f, "opt_tunnel_reconnects_total{site=\"%s\"} %llu\n",
+		    v[i].site, v[i].reconnects);
+	prom_help(f, "opt_tunnel_channel_active", "gauge",
+	    "Jobs running on the channel.");
+	for (i = 0; i < n; i++)
+		for (k = 0; k < v[i].nchannels; k++)
+			fprintf(f,
+			    "opt_tunnel_channel_active{site=\"%s\",channel=\"%d\"} "
+			    "%u\n",
+			    v[i].site, v[i].channels[k].id,
+			    v[i].channels[k].active);
+	prom_help(f, "opt_tunnel_channel_jobs_total", "counter",
+	    "Jobs accepted on the channel.");
+	for (i = 0; i < n; i++)
+		for (k = 0; k < v[i].nchannels; k++)
+			fprintf(f,
+			    "opt_tunnel_channel_jobs_total{site=\"%s\","
+			    "channel=\"%d\"} %llu\n",
+			    v[i].site, v[i].channels[k].id,
+			    v[i].channels[k].jobs);
+	prom_help(f, "opt_tunnel_channel_bytes_total", "counter",
+	    "Print data bytes of the channel, by direction.");
+	for (i = 0; i < n; i++)
+		for (k = 0; k < v[i].nchannels; k++)
+			fprintf(f,
+			    "opt_tunnel_channel_bytes_total{site=\"%s\","
+			    "channel=\"%d\",direction=\"up\"} %llu\n"
+			    "opt_tunnel_channel_bytes_total{site=\"%s\","
+			    "channel=\"%d\",direction=\"down\"} %llu\n",
+			    v[i].site, v[i].channels[k].id,
+			    v[i].channels[k].bytes_up, v[i].site,
+			    v[i].channels[k].id, v[i].channels[k].bytes_down);
+	prom_help(f, "opt_tunnel_channel_reachable", "gauge",
+	    "The last probe of the printer: 1 reachable, 0 not.");
+	for (i = 0; i < n; i++)
+		for (k = 0; k < v[i].nchannels; k++)
+			if (strcmp(v[i].channels[k].probe, "unknown") != 0)
+				fprintf(f,
+				    "opt_tunnel_channel_reachable{site=\"%s\","
+				    "channel=\"%d\"} %d\n",
+				    v[i].site, v[i].channels[k].id,
+				    strcmp(v[i].channels[k].probe, "ok") == 0);
+}
+
+static const char *const check_names[] = {"OK", "WARNING", "CRITICAL",
+    "UNKNOWN"};
+
+static void
+note(char *buf, size_t len, int *worst, int level, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* Adds a problem to the summary; the worst level wins. */
+static void
+note(char *buf, size_t len, int *worst, int level, const char *fmt, ...)
+{
+	size_t n = strlen(buf);
+	va_list ap;
+
+	if (level > *worst || *worst == CHECK_OK)
+		*worst = level > *worst ? level : *worst;
+	if (n > 0 && n < len - 2)
+		strlcat(buf, "; ", len);
+	n = strlen(buf);
+	va_start(ap, fmt);
+	vsnprintf(buf + n, len - n, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * --check: running tunnels probe their idle printers (SIGUSR1); the
+ * answers are awaited until timeout_ms.  One line, for a monitoring
+ * system, and its exit code.
+ */
+static int
+check(char **sites, size_t n, int timeout_ms)
+{
+	struct opt_state *st = calloc(n + 1, sizeof(*st));
+	unsigned long long *before = calloc(n + 1, sizeof(*before));
+	bool *asked = calloc(n + 1, sizeof(*asked));
+	char msg[2048] = "";
+	size_t i, k, waiting = 0, up = 0, printers = 0;
+	long long deadline = opt_clock_ms() + timeout_ms;
+	int worst = CHECK_OK;
+
+	if (st == NULL || before == NULL || asked == NULL) {
+		printf("OPT UNKNOWN - out of memory\n");
+		return CHECK_UNKNOWN;
+	}
+	if (n == 0) {
+		printf("OPT UNKNOWN - no site is configured in %s\n",
+		    cli.paths.config);
+		return CHECK_UNKNOWN;
+	}
+	for (i = 0; i < n; i++) {
+		site_state(sites[i], &st[i]);
+		if (st[i].state == OPT_TS_UP && st[i].pid > 0 &&
+		    kill((pid_t)st[i].pid, SIGUSR1) == 0) {
+			before[i] = st[i].probes;
+			asked[i] = true;
+			waiting++;
+		}
+	}
+	while (waiting > 0 && opt_clock_ms() < deadline) {
+		struct timespec ts = {0, 50 * 1000000L};
+
+		nanosleep(&ts, NULL);
+		for (i = 0; i < n; i++) {
+			struct opt_state now;
+
+			if (!asked[i] || site_state(sites[i], &now) == -1)
+				continue;
+			if (now.probes > before[i] || now.state != OPT_TS_UP) {
+				opt_state_free(&st[i]);
+				st[i] = now;
+				asked[i] = false;
+				waiting--;
+			} else {
+				opt_state_free(&now);
+			}
+		}
+	}
+	for (i = 0; i < n; i++) {
+		const struct opt_state *s = &st[i];
+
+		switch (s->state) {
+		case OPT_TS_STOPPED:
+		case OPT_TS_STALE:
+		case OPT_TS_HOSTKEY_MISMATCH:
+			note(msg, sizeof(msg), &worst, CHECK_CRITICAL, "%s %s",
+			    s->site, opt_tstate_name(s->state));
+			continue;
+		case OPT_TS_UP:
+			break;
+		default:
+			note(msg, sizeof(msg), &worst, CHECK_WARNING, "%s %s%s%s",
+			    s->site, opt_tstate_name(s->state),
+			    s->last_error[0] ? ": " : "", s->last_error);
+			continue;
+		}
+		up++;
+		if (asked[i]) {
+			note(msg, sizeof(msg), &worst, CHECK_UNKNOWN,
+			    "%s did not answer the probe within %d s", s->site,
+			    timeout_ms / 1000);
+			continue;
+		}
+		for (k = 0; k < s->nchannels; k++) {
+			char printer[OPT_HOST_MAX + 16];
+
+			printers++;
+			if (strcmp(s->channels[k].probe, "failed") != 0)
+				continue;
+			printer_text(printer, sizeof(printer), &s->channels[k]);
+			note(msg, sizeof(msg), &worst, CHECK_WARNING,
+			    "%s channel %d: printer %s unreachable", s->site,
+			    s->channels[k].id, printer);
+		}
+	}
+	if (worst == CHECK_OK)
+		printf("OPT OK - %zu site%s up, %zu printer%s reachable", up,
+		    up == 1 ? "" : "s", printers, printers == 1 ? "" : "s");
+	else
+		printf("OPT %s - %s", check_names[worst], msg);
+	printf(" | sites=%zu up=%zu printers=%zu\n", n, up, printers);
+	for (i = 0; i < n; i++)
+		opt_state_free(&st[i]);
+	free(st);
+	free(before);
+	free(asked);
+	return worst;
+}
+
+/* The sites named (each must exist), or every site. */
+static char **
+sites_of(int argc, char **argv, size_t *n, bool checking)
+{
+	char (*ids)[OPT_SITE_ID_MAX + 1];
+	struct opt_error e;
+	char **v;
+	int i;
+
+	if (argc > 0) {
+		for (i = 0; i < argc; i++) {
+			if (opt_valid_site_id(argv[i], &e) == 0 &&
+			    !opt_site_exists(&cli.paths, argv[i]))
+				opt_error_set(&e, EX_NOINPUT, "%s: no such site",
+				    argv[i]);
+			else if (opt_valid_site_id(argv[i], &e) == 0)
+				continue;
+			if (checking) {
+				printf("OPT UNKNOWN - %s\n", e.text);
+				exit(CHECK_UNKNOWN);
+			}
+			cli_fail(&cli, NULL, &e);
+		}
+		*n = (size_t)argc;
+		return argv;
+	}
+	if (opt_site_list(&cli.paths, &ids, n, &e) == -1) {
+		if (checking) {
+			printf("OPT UNKNOWN - %s\n", e.text);
+			exit(CHECK_UNKNOWN);
+		}
+		cli_fail(&cli, NULL, &e);
+	}
+	v = calloc(*n + 1, sizeof(*v));
+	for (i = 0; v != NULL && (size_t)i < *n; i++)
+		v[i] = strdup(ids[i]);
+	free(ids);
+	return v;
+}
+
+/* -H --channels: each line starts with "site" or "channel". */
+static void
+tsv_tagged(const struct opt_table *t, const char *tag)
+{
+	char *buf = NULL, *line, *next;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (f == NULL)
+		return;
+	opt_table_print(t, f, OPT_FMT_TSV, false);
+	fclose(f);
+	for (line = buf; line != NULL && *line != '\0'; line = next) {
+		next = strchr(line, '\n');
+		if (next != NULL)
+			*next++ = '\0';
+		printf("%s\t%s\n", tag, line);
+	}
+	free(buf);
+}
+
+int
+main(int argc, char **argv)
+{
+	bool channels = false, checking = false, prom = false;
+	struct opt_table sites_t, chans_t;
+	struct opt_state *st;
+	const char *errstr;
+	int ch, timeout_s = 10, status;
+	size_t i, n;
+	char **sites;
+
+	cli_init(&cli, "opt-status");
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, CLI_SHORT_OPTS, longopts,
+		    NULL)) != -1) {
+		if (cli_option(&cli, ch, argv, usage))
+			continue;
+		switch (ch) {
+		case OPT_CHANNELS:
+			channels = true;
+			break;
+		case OPT_CHECK:
+			checking = true;
+			break;
+		case OPT_PROMETHEUS:
+			prom = true;
+			break;
+		case OPT_TIMEOUT:
+			timeout_s = (int)strtonum(optarg, 1, 600, &errstr);
+			if (errstr != NULL) {
+				char q[OPT_QUOTE_BUF];
+				cli_usage_error(&cli,
+				    "--timeout '%s' is not a number of seconds "
+				    "(1-600)",
+				    opt_quote(q, sizeof(q), optarg));
+			}
+			break;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (prom && cli.format != OPT_FMT_TABLE)
+		cli_usage_error(&cli, "--prometheus, -H and --json are "
+				      "exclusive");
+	if (checking && (prom || channels || cli.format != OPT_FMT_TABLE))
+		cli_usage_error(&cli, "--check prints one line; it takes no "
+				      "output format");
+	cli_paths(&cli);
+	sites = sites_of(argc, argv, &n, checking);
+	if (sites == NULL)
+		return EX_OSERR;
+	if (checking)
+		return cli_flush(&cli, check(sites, n, timeout_s * 1000));
+
+	if ((st = calloc(n + 1, sizeof(*st))) == NULL)
+		return EX_OSERR;
+	for (i = 0; i < n; i++)
+		site_state(sites[i], &st[i]);
+	if (prom) {
+		prometheus(stdout, st, n);
+	} else if (cli.format == OPT_FMT_JSON) {
+		fputc('[', stdout);
+		for (i = 0; i < n; i++) {
+			fputs(i ? ",\n " : "", stdout);
+			json_site(stdout, &st[i]);
+		}
+		fputs("]\n", stdout);
+	} else {
+		opt_table_init(&sites_t, site_cols,
+		    sizeof(site_cols) / sizeof(site_cols[0]));
+		opt_table_init(&chans_t, channel_cols,
+		    sizeof(channel_cols) / sizeof(channel_cols[0]));
+		for (i = 0; i < n; i++)
+			text_rows(&sites_t, channels ? &chans_t : NULL, &st[i]);
+		if (channels && cli.format == OPT_FMT_TSV) {
+			tsv_tagged(&sites_t, "site");
+			tsv_tagged(&chans_t, "channel");
+		} else {
+			opt_table_print(&sites_t, stdout, cli.format,
+			    cli.color);
+			if (channels) {
+				fputc('\n', stdout);
+				opt_table_print(&chans_t, stdout, cli.format,
+				    cli.color);
+			}
+		}
+		opt_table_free(&sites_t);
+		opt_table_free(&chans_t);
+	}
+	for (i = 0; i < n; i++)
+		opt_state_free(&st[i]);
+	free(st);
+	status = cli_flush(&cli, EX_OK);
+	return status;
+}

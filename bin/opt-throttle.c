@@ -1,0 +1,214 @@
+/*
+ * opt-throttle: a site's bandwidth limits (KiB/s of wire bytes, up to
+ * the site and down from it), and the rates measured now.  A running
+ * tunnel takes a change at once (SIGHUP) without reconnecting.
+ */
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "cli.h"
+#include "defaults.h"
+#include "lock.h"
+#include "pidfile.h"
+#include "site.h"
+#include "state.h"
+#include "throttle.h"
+
+enum {
+	OPT_UP = CLI_OPT_FIRST_TOOL,
+	OPT_DOWN,
+};
+
+static const struct option longopts[] = {
+    CLI_LONG_OPTS,
+    {"up", required_argument, NULL, OPT_UP},
+    {"down", required_argument, NULL, OPT_DOWN},
+    {NULL, 0, NULL, 0},
+};
+
+static struct cli cli;
+
+static void
+usage(void)
+{
+	printf("usage: opt-throttle [-hqvV] [-C DIR] COMMAND ...\n"
+	       "  opt-throttle set SITE [--up RATE] [--down RATE]\n"
+	       "  opt-throttle on SITE\n"
+	       "  opt-throttle off SITE\n"
+	       "  opt-throttle show [SITE] [-H | --json]\n");
+}
+
+static int
+rate_of(const char *site, const char *opt, const char *arg)
+{
+	struct opt_error e;
+	unsigned r;
+
+	if (opt_parse_rate(arg, &r, &e) == -1) {
+		opt_error_prefix(&e, "%s: ", opt);
+		cli_fail(&cli, site, &e);
+	}
+	return (int)r;
+}
+
+/* set, on and off: one edit of throttle.conf under the lock. */
+static int
+edit(int argc, char **argv, const char *cmd, const char *up,
+    const char *down)
+{
+	struct opt_throttle th;
+	struct opt_defaults d;
+	struct opt_error e;
+	struct opt_lock l;
+	const char *site;
+	int upk = 0, downk = 0;
+
+	if (argc != 2)
+		cli_usage_error(&cli, "%s needs one SITE", cmd);
+	site = argv[1];
+	cli_site_id(&cli, site);
+	if (strcmp(cmd, "set") == 0 && up == NULL && down == NULL)
+		cli_usage_error(&cli, "set needs --up RATE or --down RATE");
+	if (up != NULL)
+		upk = rate_of(site, "--up", up);
+	if (down != NULL)
+		downk = rate_of(site, "--down", down);
+	cli_paths(&cli);
+	cli_defaults(&cli, &d);
+	cli_site_exists(&cli, site);
+	cli_lock(&cli, &l);
+	if (opt_throttle_load(&cli.paths, &d, site, &th, &e) == -1)
+		cli_fail(&cli, site, &e);
+	if (up != NULL)
+		th.up = upk;
+	if (down != NULL)
+		th.down = downk;
+	/* Setting a limit means having it: set turns the throttle on. */
+	th.enabled = strcmp(cmd, "off") != 0;
+	if (opt_throttle_save(&cli.paths, site, &th, &e) == -1)
+		cli_fail(&cli, site, &e);
+	opt_lock_release(&l);
+	cli_reload_tunnel(&cli, site);
+	if (!cli.quiet)
+		printf("%s: throttle %s, up %d KiB/s, down %d KiB/s\n", site,
+		    th.enabled ? "on" : "off", th.up, th.down);
+	return EX_OK;
+}
+
+static const struct opt_column cols[] = {
+    {"site", "SITE", 0},
+    {"enabled", "THROTTLE", 0},
+    {"up", "UP", OPT_COL_RIGHT},
+    {"down", "DOWN", OPT_COL_RIGHT},
+    {"rate_up", "RATE_UP", OPT_COL_RIGHT},
+    {"rate_down", "RATE_DOWN", OPT_COL_RIGHT},
+};
+
+/* The configured limits (KiB/s) and, if the tunnel runs, its rates. */
+static int
+show_row(struct opt_table *t, const struct opt_defaults *d, const char *site,
+    struct opt_error *e)
+{
+	char path[PATH_MAX];
+	struct opt_throttle th;
+	struct opt_state st = {0};
+	pid_t pid;
+	bool live;
+
+	if (opt_throttle_load(&cli.paths, d, site, &th, e) == -1 ||
+	    opt_paths_run(&cli.paths, site, ".pid", path, sizeof(path), e) == -1)
+		return -1;
+	live = opt_pidfile_probe(path, &pid) == OPT_PROC_RUNNING;
+	opt_paths_run(&cli.paths, site, ".state", path, sizeof(path), NULL);
+	if (!live || opt_state_read(path, &st, NULL) == -1)
+		live = false;
+	opt_state_free(&st);
+	if (opt_table_row(t) == -1)
+		return opt_error_set(e, EX_OSERR, "out of memory");
+	opt_table_str(t, "site", site);
+	opt_table_bool(t, "enabled", th.enabled);
+	opt_table_int(t, "up", th.up);
+	opt_table_int(t, "down", th.down);
+	if (live) {
+		opt_table_int(t, "rate_up", (long long)(st.rate_up / 1024));
+		opt_table_int(t, "rate_down", (long long)(st.rate_down / 1024));
+	}
+	return 0;
+}
+
+static int
+cmd_show(int argc, char **argv)
+{
+	char (*ids)[OPT_SITE_ID_MAX + 1] = NULL;
+	struct opt_defaults d;
+	struct opt_table t;
+	struct opt_error e;
+	int status = EX_OK;
+	size_t i, n = 1;
+
+	if (argc > 2)
+		cli_usage_error(&cli, "show takes at most one SITE");
+	if (argc == 2)
+		cli_site_id(&cli, argv[1]);
+	cli_paths(&cli);
+	cli_defaults(&cli, &d);
+	if (argc == 2)
+		cli_site_exists(&cli, argv[1]);
+	else if (opt_site_list(&cli.paths, &ids, &n, &e) == -1)
+		cli_fail(&cli, NULL, &e);
+	opt_table_init(&t, cols, sizeof(cols) / sizeof(cols[0]));
+	for (i = 0; i < n; i++) {
+		const char *site = ids ? ids[i] : argv[1];
+		if (show_row(&t, &d, site, &e) == -1) {
+			cli_warn(&cli, site, &e);
+			status = status ? status : e.status;
+		}
+	}
+	free(ids);
+	if (opt_table_print(&t, stdout, cli.format, cli.color) == -1 &&
+	    status == EX_OK)
+		status = EX_IOERR;
+	opt_table_free(&t);
+	return status;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *up = NULL, *down = NULL, *cmd;
+	char q[OPT_QUOTE_BUF];
+	int ch;
+
+	cli_init(&cli, "opt-throttle");
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, CLI_SHORT_OPTS, longopts,
+		    NULL)) != -1) {
+		if (cli_option(&cli, ch, argv, usage))
+			continue;
+		if (ch == OPT_UP)
+			up = optarg;
+		else if (ch == OPT_DOWN)
+			down = optarg;
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		cli_usage_error(&cli, "missing command");
+	cmd = argv[0];
+	if ((up || down) && strcmp(cmd, "set") != 0)
+		cli_usage_error(&cli, "%s is an option of 'set' only",
+		    up ? "--up" : "--down");
+	if (cli.format != OPT_FMT_TABLE && strcmp(cmd, "show") != 0)
+		cli_usage_error(&cli, "-H and --json are for show");
+	if (strcmp(cmd, "set") == 0 || strcmp(cmd, "on") == 0 ||
+	    strcmp(cmd, "off") == 0)
+		return cli_flush(&cli, edit(argc, argv, cmd, up, down));
+	if (strcmp(cmd, "show") == 0)
+		return cli_flush(&cli, cmd_show(argc, argv));
+	cli_usage_error(&cli, "unknown command '%s'",
+	    opt_quote(q, sizeof(q), cmd));
+}
