@@ -316,6 +316,13 @@ start_one(const char *site, int *status)
 	if (msg[0] == 'E') {
 		char *sp = strchr(msg, ' ');
 		opt_error_set(&e, atoi(msg + 1), "%s", sp ? sp + 1 : msg);
+		/* Another start won the race: the site runs, as asked. */
+		if (e.status == EX_TEMPFAIL &&
+		    strncmp(e.text, "already running", 15) == 0) {
+			if (!cli.quiet)
+				printf("%s: %s\n", site, e.text);
+			return 0;
+		}
 	} else {
 		opt_error_set(&e, EX_SOFTWARE, "the tunnel process died");
 	}
