@@ -1625,8 +1625,9 @@ reload(struct opt_tunnel *t)
 	bool reconnect, rebind;
 	size_t i;
 
-	if (opt_log_reopen(&t->log, &e) == -1)
-		fprintf(stderr, "opt-tunnel: %s: %s\n", t->site_id, e.text);
+	if (opt_log_reopen(&t->log, &e) == -1) /* the old file is kept */
+		opt_log(&t->log, OPT_LOG_ERROR, "log-reopen-failed", "error=%s",
+		    opt_log_quote(q, sizeof(q), e.text));
 	if (load_config(t, &site, &cs, &th, &e) == -1) {
 		opt_log(&t->log, OPT_LOG_ERROR, "reload-failed", "error=%s",
 		    opt_log_quote(q, sizeof(q), e.text));
