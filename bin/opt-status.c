@@ -5,6 +5,7 @@
  * except --check, which asks each running tunnel to probe its printers
  * and waits for the answers at most --timeout seconds.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -261,8 +262,10 @@ json_site(FILE *f, const struct opt_state *st)
 		fprintf(f, ",\"pid\":%ld", st->pid);
 	else
 		fputs(",\"pid\":null", f);
-	fprintf(f, ",\"since\":%lld,\"reconnects\":%llu,\"last_error\":",
-	    st->since, st->reconnects);
+	fprintf(f,
+	    ",\"since\":%lld,\"updated\":%lld,\"reconnects\":%llu,"
+	    "\"last_error\":",
+	    st->since, st->updated, st->reconnects);
 	opt_json_string(f, st->last_error);
 	fputs(",\"compression\":", f);
 	opt_json_string(f, st->compression[0] ? st->compression : "none");
@@ -391,15 +394,25 @@ static void
 note(char *buf, size_t len, int *worst, int level, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
-/* Adds a problem to the summary; the worst level wins. */
+/* Severity, not code order: UNKNOWN hides no WARNING or CRITICAL. */
+static int
+severity(int level)
+{
+	static const int rank[] = {[CHECK_OK] = 0, [CHECK_UNKNOWN] = 1,
+	    [CHECK_WARNING] = 2, [CHECK_CRITICAL] = 3};
+
+	return rank[level];
+}
+
+/* Adds a problem to the summary; the most severe level wins. */
 static void
 note(char *buf, size_t len, int *worst, int level, const char *fmt, ...)
 {
 	size_t n = strlen(buf);
 	va_list ap;
 
-	if (level > *worst || *worst == CHECK_OK)
-		*worst = level > *worst ? level : *worst;
+	if (severity(level) > severity(*worst))
+		*worst = level;
 	if (n > 0 && n < len - 2)
 		strlcat(buf, "; ", len);
 	n = strlen(buf);
@@ -435,12 +448,19 @@ check(char **sites, size_t n, int timeout_ms)
 	}
 	for (i = 0; i < n; i++) {
 		site_state(sites[i], &st[i]);
-		if (st[i].state == OPT_TS_UP && st[i].pid > 0 &&
-		    kill((pid_t)st[i].pid, SIGUSR1) == 0) {
-			before[i] = st[i].probes;
-			asked[i] = true;
-			waiting++;
+		if (st[i].state != OPT_TS_UP || st[i].pid <= 0)
+			continue;
+		if (kill((pid_t)st[i].pid, SIGUSR1) == -1) {
+			note(msg, sizeof(msg), &worst, CHECK_UNKNOWN,
+			    "%s: cannot ask the tunnel to probe (%s); run as "
+			    "root or local_user",
+			    st[i].site, strerror(errno));
+			st[i].state = OPT_TS_STOPPED + 100; /* judged above */
+			continue;
 		}
+		before[i] = st[i].probes;
+		asked[i] = true;
+		waiting++;
 	}
 	while (waiting > 0 && opt_clock_ms() < deadline) {
 		struct timespec ts = {0, 50 * 1000000L};
@@ -464,6 +484,8 @@ check(char **sites, size_t n, int timeout_ms)
 	for (i = 0; i < n; i++) {
 		const struct opt_state *s = &st[i];
 
+		if ((int)s->state >= OPT_TS_STOPPED + 100)
+			continue;
 		switch (s->state) {
 		case OPT_TS_STOPPED:
 		case OPT_TS_STALE:
@@ -576,7 +598,7 @@ tsv_tagged(const struct opt_table *t, const char *tag)
 int
 main(int argc, char **argv)
 {
-	bool channels = false, checking = false, prom = false;
+	bool channels = false, checking = false, prom = false, timeout = false;
 	struct opt_table sites_t, chans_t;
 	struct opt_state *st;
 	const char *errstr;
@@ -601,6 +623,7 @@ main(int argc, char **argv)
 			prom = true;
 			break;
 		case OPT_TIMEOUT:
+			timeout = true;
 			timeout_s = (int)strtonum(optarg, 1, 600, &errstr);
 			if (errstr != NULL) {
 				char q[OPT_QUOTE_BUF];
@@ -617,6 +640,8 @@ main(int argc, char **argv)
 	if (prom && cli.format != OPT_FMT_TABLE)
 		cli_usage_error(&cli, "--prometheus, -H and --json are "
 				      "exclusive");
+	if (timeout && !checking)
+		cli_usage_error(&cli, "--timeout is an option of --check");
 	if (checking && (prom || channels || cli.format != OPT_FMT_TABLE))
 		cli_usage_error(&cli, "--check prints one line; it takes no "
 				      "output format");

@@ -525,6 +525,8 @@ account(struct opt_tunnel *t, struct job *j, const char *event,
 		if (j->failed)
 			opt_state_text(j->l->last_error,
 			    sizeof(j->l->last_error), j->why);
+		else
+			j->l->last_error[0] = '\0';
 	}
 	opt_log(&t->log, level, event,
 	    "channel=%d peer=%s bytes_up=%llu bytes_down=%llu wire_up=%llu "
@@ -1292,6 +1294,7 @@ open_step(struct opt_tunnel *t)
 			if (j->l != NULL) {
 				strlcpy(j->l->probe, "ok", sizeof(j->l->probe));
 				j->l->probe_at = time(NULL);
+				j->l->last_error[0] = '\0';
 			}
 			close_job(t, j);
 		}
@@ -1928,7 +1931,10 @@ opt_tunnel_run(struct opt_tunnel *t, struct opt_error *e)
 			session_failed(t, "down", strerror(errno), false);
 			continue;
 		}
-		if (now - t->last_rx > dead_after_ms(t)) {
+		/* Under a low upload limit our keepalive may wait behind a
+		 * burst of data; the stalled-send check below covers that. */
+		if (now - t->last_rx > dead_after_ms(t) &&
+		    !(t->up_bucket.on && obuf_pending(t) > 0)) {
 			char why[96];
 			snprintf(why, sizeof(why),
 			    "no answer from the site for %lld s",
@@ -1942,7 +1948,8 @@ opt_tunnel_run(struct opt_tunnel *t, struct opt_error *e)
 			continue;
 		}
 		if ((t->state_dirty || t->st.wire_up != t->written_up ||
-			t->st.wire_down != t->written_down) &&
+			t->st.wire_down != t->written_down || t->st.rate_up ||
+			t->st.rate_down) &&
 		    now - t->state_written >= 1000) {
 			t->written_up = t->st.wire_up;
 			t->written_down = t->st.wire_down;
