@@ -5,8 +5,8 @@
  * --reply text, as raw printers report status after the end of a job,
  * and closes.
  *
- * usage: fake-printer -d DIR [-p PORT] [--reply TEXT] [--stall]
- *                     [--close-after N] [--read-delay MS]
+ * usage: fake-printer -d DIR [-p PORT] [--reply TEXT] [--reply-file F]
+ *                     [--stall] [--close-after N] [--read-delay MS]
  * Prints "port N" on stdout once listening (PORT 0: any free port).
  */
 #include <sys/socket.h>
@@ -33,9 +33,22 @@ struct job {
 	long long bytes;
 };
 
-static const char *dir, *reply;
+static const char *dir, *reply, *reply_file;
 static int stall, read_delay;
 static long long close_after = -1;
+
+static int
+send_all(int fd, const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+		if (w <= 0)
+			return -1;
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
 
 static void
 finish(struct job *j, int complete)
@@ -46,16 +59,20 @@ finish(struct job *j, int complete)
 	snprintf(done, sizeof(done), "%s/job-%d", dir, j->n);
 	close(j->out);
 	if (complete) {
-		if (reply != NULL) {
-			size_t off = 0, len = strlen(reply);
-			int fl = fcntl(j->fd, F_GETFL);
-			fcntl(j->fd, F_SETFL, fl & ~O_NONBLOCK);
-			while (off < len) {
-				ssize_t w = write(j->fd, reply + off, len - off);
-				if (w <= 0)
+		int fl = fcntl(j->fd, F_GETFL);
+
+		fcntl(j->fd, F_SETFL, fl & ~O_NONBLOCK);
+		if (reply != NULL)
+			send_all(j->fd, reply, strlen(reply));
+		if (reply_file != NULL) {
+			char buf[65536];
+			ssize_t n;
+			int in = open(reply_file, O_RDONLY);
+			while (in != -1 && (n = read(in, buf, sizeof(buf))) > 0)
+				if (send_all(j->fd, buf, (size_t)n) == -1)
 					break;
-				off += (size_t)w;
-			}
+			if (in != -1)
+				close(in);
 		}
 		rename(part, done);
 	} else {
@@ -71,6 +88,7 @@ main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"reply", required_argument, NULL, 'r'},
+	    {"reply-file", required_argument, NULL, 'f'},
 	    {"stall", no_argument, NULL, 's'},
 	    {"close-after", required_argument, NULL, 'c'},
 	    {"read-delay", required_argument, NULL, 'w'},
@@ -93,6 +111,9 @@ main(int argc, char **argv)
 			break;
 		case 'r':
 			reply = optarg;
+			break;
+		case 'f':
+			reply_file = optarg;
 			break;
 		case 's':
 			stall = 1;

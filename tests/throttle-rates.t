@@ -14,6 +14,7 @@ cleanup stop_tunnels
 opt-tunnel start -q nautilus
 log=$MAST_LOG_DIR/nautilus.log
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
+listening() { [ -n "$(ss -Hltn "sport = :$1")" ]; }
 
 # rate_of N: KiB/s on the wire of the Nth job-done line.
 rate_of() {
@@ -81,8 +82,25 @@ ok $? "two equal jobs finish within 20% of each other ($a ms and $b ms)"
 [ "$a" -ge 5000 ] && [ "$b" -ge 5000 ]
 ok $? "...sharing 256 KiB/s: 1.5 MiB in about 6 s"
 
+# Down: a printer that answers with 2 MiB, under a 256 KiB/s download
+# limit (a burst is at most the 64 KiB channel window).
+head -c $((2 * 1024 * 1024)) /dev/urandom >"$T/reply"
+start_printer big --reply-file "$T/reply"
+port2=$(opt-channel add -q nautilus "127.0.0.1:$PRINTER_PORT")
+opt-throttle set -q nautilus --up 2M --down 256K
+wait_for 5 listening "$port2"
+n=$(grep -c 'event=job-done' "$log")
+send-job "$port2" >"$T/got-reply"
+is "$(sha "$T/got-reply")" "$(sha "$T/reply")" "the printer's 2 MiB answer arrives intact"
+wait_for 5 test "$(grep -c 'event=job-done' "$log")" -gt "$n"
+r=$(grep 'event=job-done' "$log" | tail -1 |
+	sed 's/.* wire_down=\([0-9]*\).* ms=\([0-9]*\).*/\1 \2/' |
+	awk '{ printf "%d", $1 / 1024 / ($2 / 1000) }')
+within "$r" 256 5
+ok $? "its wire rate down is 256 KiB/s within 5% (measured $r KiB/s)"
+
 run opt-throttle show nautilus -H
-like "$out" "^nautilus	yes	256	2048	" "show -H: site, on, up, down"
+like "$out" "^nautilus	yes	2048	256	" "show -H: site, on, up, down"
 run opt-throttle off nautilus
 is "$rc" 0 "off"
 head -c $((4 * 1024 * 1024)) /dev/urandom >"$T/j4"
