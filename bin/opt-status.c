@@ -60,7 +60,7 @@ usage(void)
  * no process holds), with the channels from channels.conf.
  */
 static int
-site_state(const char *site, struct opt_state *st)
+site_state(const char *site, struct opt_state *st, struct opt_error *e)
 {
 	char path[PATH_MAX];
 	struct opt_channels cs;
@@ -70,7 +70,7 @@ site_state(const char *site, struct opt_state *st)
 
 	memset(st, 0, sizeof(*st));
 	if (opt_paths_run(&cli.paths, site, ".pid", path, sizeof(path),
-		NULL) == -1)
+		e) == -1)
 		return -1;
 	proc = opt_pidfile_probe(path, &pid);
 	opt_paths_run(&cli.paths, site, ".state", path, sizeof(path), NULL);
@@ -83,8 +83,10 @@ site_state(const char *site, struct opt_state *st)
 	    proc == OPT_PROC_STALE	     ? OPT_TS_STALE :
 					       OPT_TS_STOPPED;
 	st->pid = proc == OPT_PROC_RUNNING ? (long)pid : 0;
-	if (opt_channels_load(&cli.paths, site, &cs, NULL) == -1)
-		return 0;
+	/* A stopped site is still listed when its channels.conf is
+	 * broken; the caller says so. */
+	if (opt_channels_load(&cli.paths, site, &cs, e) == -1)
+		return -1;
 	st->channels = calloc(cs.n + 1, sizeof(*st->channels));
 	for (i = 0; st->channels != NULL && i < cs.n; i++) {
 		struct opt_state_channel *c = &st->channels[i];
@@ -447,7 +449,7 @@ check(char **sites, size_t n, int timeout_ms)
 		return CHECK_UNKNOWN;
 	}
 	for (i = 0; i < n; i++) {
-		site_state(sites[i], &st[i]);
+		site_state(sites[i], &st[i], NULL);
 		if (st[i].state != OPT_TS_UP || st[i].pid <= 0)
 			continue;
 		if (kill((pid_t)st[i].pid, SIGUSR1) == -1) {
@@ -469,7 +471,7 @@ check(char **sites, size_t n, int timeout_ms)
 		for (i = 0; i < n; i++) {
 			struct opt_state now;
 
-			if (!asked[i] || site_state(sites[i], &now) == -1)
+			if (!asked[i] || site_state(sites[i], &now, NULL) == -1)
 				continue;
 			if (now.probes > before[i] || now.state != OPT_TS_UP) {
 				opt_state_free(&st[i]);
@@ -654,8 +656,15 @@ main(int argc, char **argv)
 
 	if ((st = calloc(n + 1, sizeof(*st))) == NULL)
 		return EX_OSERR;
-	for (i = 0; i < n; i++)
-		site_state(sites[i], &st[i]);
+	status = EX_OK;
+	for (i = 0; i < n; i++) {
+		struct opt_error e;
+
+		if (site_state(sites[i], &st[i], &e) == -1) {
+			cli_warn(&cli, sites[i], &e);
+			status = status ? status : e.status;
+		}
+	}
 	if (prom) {
 		prometheus(stdout, st, n);
 	} else if (cli.format == OPT_FMT_JSON) {
@@ -690,6 +699,5 @@ main(int argc, char **argv)
 	for (i = 0; i < n; i++)
 		opt_state_free(&st[i]);
 	free(st);
-	status = cli_flush(&cli, EX_OK);
-	return status;
+	return cli_flush(&cli, status);
 }

@@ -164,6 +164,8 @@ cmd_show(int argc, char **argv)
 	for (i = 0; i < n; i++) {
 		const char *site = ids ? ids[i] : argv[1];
 		if (show_row(&t, &d, site, &e) == -1) {
+			if (ids == NULL) /* the one site asked for */
+				cli_fail(&cli, site, &e);
 			cli_warn(&cli, site, &e);
 			status = status ? status : e.status;
 		}

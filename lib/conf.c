@@ -126,6 +126,8 @@ opt_conf_fail(const char *path, const config_setting_t *s,
 {
 	const char *name = config_setting_name(s);
 
+	if (e == NULL)
+		return -1;
 	if (name == NULL && config_setting_parent(s) != NULL)
 		name = config_setting_name(config_setting_parent(s));
 	opt_error_prefix(e, "%s:%u: %s: ", path, config_setting_source_line(s),

@@ -1,3 +1,5 @@
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -301,13 +303,21 @@ opt_state_read(const char *path, struct opt_state *s, struct opt_error *e)
 {
 	char buf[1 << 16], *big = NULL;
 	size_t len = 0, cap = sizeof(buf);
+	struct stat st;
 	char *p = buf;
 	ssize_t n;
 	int fd, r;
 
 	memset(s, 0, sizeof(*s));
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+	/* Never block: a FIFO put there must not hang opt-status. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd == -1)
 		return opt_error_errno(e, 0, "cannot read %s", path);
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return opt_error_set(e, EX_DATAERR, "%s: not a regular file",
+		    path);
+	}
 	for (;;) {
 		if (len == cap) {
 			char *nb;
