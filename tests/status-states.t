@@ -40,10 +40,10 @@ echo 4242424 >"$MAST_RUN_DIR/stale1.pid"
 add_test_site mism1
 printf '[127.0.0.1]:%s ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n' \
 	"$SSHD_PORT" >"$MAST_CONFIG_DIR/mism1/known_hosts"
-opt-tunnel start -q mism1 --wait 3
+opt-tunnel start -q mism1 --wait 3 2>/dev/null
 add_test_site retry1
 opt-site set retry1 port="$(free_port)"
-opt-tunnel start -q retry1 --wait 3
+opt-tunnel start -q retry1 --wait 3 2>/dev/null
 wait_for 10 test "$(st retry1 state)" = retrying
 wait_for 5 test "$(st up1 jobs)" = 1
 
