@@ -1791,11 +1791,14 @@ poll_timeout(struct opt_tunnel *t, long long now)
 		until = t->drain_deadline;
 	if (t->phase == PH_UP && work_pending(t))
 		until = now;
-	if (t->phase == PH_UP && obuf_pending(t) > 0 &&
-	    opt_bucket_allow(&t->up_bucket, now) == 0)
+	/* Under a limit, wake when tokens come (at once if they came
+	 * since build_poll() left POLLOUT out). */
+	if (t->phase == PH_UP && obuf_pending(t) > 0 && t->up_bucket.on) {
+		opt_bucket_allow(&t->up_bucket, now);
 		until = MIN(until, now + opt_bucket_wait(&t->up_bucket,
 					MIN(obuf_pending(t), 4096)));
-	if (t->phase == PH_UP && t->jobs != NULL &&
+	}
+	if (t->phase == PH_UP && t->jobs != NULL && t->down_bucket.on &&
 	    opt_bucket_allow(&t->down_bucket, now) == 0)
 		until = MIN(until, now + opt_bucket_wait(&t->down_bucket, 4096));
 	return until <= now ? 0 : (int)(until - now);
