@@ -5,7 +5,12 @@
  * reaches a path or a file; edits hold the config lock and replace files
  * atomically, so a failed edit leaves the old files as they were.
  */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +21,9 @@
 #include "cli.h"
 #include "conf.h"
 #include "defaults.h"
+#include "legacy.h"
 #include "lock.h"
+#include "port.h"
 #include "pidfile.h"
 #include "site.h"
 #include "ssh.h"
@@ -71,7 +78,8 @@ usage(void)
 	       "  opt-site list [-H | --json]\n"
 	       "  opt-site show SITE [-H | --json]\n"
 	       "  opt-site set SITE KEY=VALUE ...\n"
-	       "  opt-site trust SITE [--fingerprint SHA256:...]\n");
+	       "  opt-site trust SITE [--fingerprint SHA256:...]\n"
+	       "  opt-site import [FILE ...]\n");
 }
 
 static int
@@ -105,7 +113,7 @@ cmd_add(int argc, char **argv, const struct add_opts *o)
 	    opt_dir_make(cli.paths.config, &e) == -1)
 		cli_fail(&cli, NULL, &e);
 	cli_lock(&cli, &l);
-	if (opt_site_create(&cli.paths, &s, &d.throttle, &e) == -1)
+	if (opt_site_create(&cli.paths, &s, &d.throttle, NULL, &e) == -1)
 		cli_fail(&cli, s.id, &e);
 	opt_lock_release(&l);
 	if (!cli.quiet)
@@ -388,6 +396,223 @@ cmd_trust(int argc, char **argv, const char *want)
 	return EX_OK;
 }
 
+/* A file's text, whole; a mast config is small. */
+static char *
+slurp(const char *path, struct opt_error *e)
+{
+	char *buf;
+	size_t len = 0;
+	FILE *f;
+
+	if ((f = fopen(path, "re")) == NULL) {
+		opt_error_errno(e, 0, "cannot read %s", path);
+		return NULL;
+	}
+	if ((buf = malloc(1 << 20)) == NULL) {
+		fclose(f);
+		opt_error_set(e, EX_OSERR, "out of memory");
+		return NULL;
+	}
+	len = fread(buf, 1, (1 << 20) - 1, f);
+	if (ferror(f) || !feof(f) || memchr(buf, '\0', len) != NULL) {
+		opt_error_set(e, EX_DATAERR,
+		    "%s: not a mast configuration (binary, or over 1 MiB)",
+		    path);
+		fclose(f);
+		free(buf);
+		return NULL;
+	}
+	fclose(f);
+	buf[len] = '\0';
+	return buf;
+}
+
+/* mast's files directly in the config dir: regular, and setting
+ * RemoteHost.  Returns how many were found. */
+static size_t
+legacy_files(char ***out)
+{
+	struct dirent *de;
+	char **v = NULL, **nv, path[PATH_MAX], *text;
+	size_t n = 0;
+	DIR *dir;
+	struct stat st;
+
+	*out = NULL;
+	if ((dir = opendir(cli.paths.config)) == NULL)
+		return 0;
+	while ((de = readdir(dir)) != NULL) {
+		if (de->d_name[0] == '.' ||
+		    strcmp(de->d_name, "defaults.conf") == 0 ||
+		    opt_paths_join(path, sizeof(path), NULL, cli.paths.config,
+			de->d_name, (char *)NULL) == -1 ||
+		    lstat(path, &st) == -1 || !S_ISREG(st.st_mode) ||
+		    (text = slurp(path, NULL)) == NULL)
+			continue;
+		if (opt_legacy_looks_like(text) &&
+		    (nv = reallocarray(v, n + 2, sizeof(*v))) != NULL) {
+			v = nv;
+			v[n++] = strdup(path);
+			v[n] = NULL;
+		}
+		free(text);
+	}
+	closedir(dir);
+	*out = v;
+	return n;
+}
+
+/* An RSA identity from mast cannot log in to current OpenSSH: the site
+ * gets the mast ed25519 key instead, and the operator is told how to
+ * install it there. */
+static bool
+replace_rsa(struct opt_site *s, const struct opt_defaults *d)
+{
+	struct opt_error e;
+
+	if (opt_identity_check(s->identity, &e) == 0 ||
+	    strstr(e.text, "RSA") == NULL)
+		return false;
+	strlcpy(s->identity, d->site.identity, sizeof(s->identity));
+	return true;
+}
+
+static int
+import_one(const char *path, const struct opt_defaults *d)
+{
+	char id[OPT_SITE_ID_MAX + 1], old[PATH_MAX];
+	struct opt_legacy lg;
+	struct opt_ports ports;
+	struct opt_error e;
+	struct opt_lock l;
+	char *text;
+	bool rsa;
+	size_t i;
+
+	if (opt_legacy_site_id(path, id, sizeof(id), &e) == -1 ||
+	    (text = slurp(path, &e)) == NULL)
+		goto fail;
+	if (opt_legacy_parse(path, id, text, d, &lg, &e) == -1) {
+		free(text);
+		goto fail;
+	}
+	free(text);
+	strlcpy(old, lg.site.identity, sizeof(old));
+	rsa = replace_rsa(&lg.site, d);
+
+	if (access(cli.paths.config, F_OK) == -1 &&
+	    opt_dir_make(cli.paths.config, &e) == -1)
+		goto fail;
+	cli_lock(&cli, &l);
+	if (opt_ports_load(&cli.paths, &ports, &e) == -1)
+		goto fail_locked;
+	for (i = 0; i < lg.channels.n; i++) {
+		if (opt_port_check(&ports, lg.site.bind, lg.channels.v[i].listen,
+			id, 0, &e) == -1) {
+			opt_ports_free(&ports);
+			goto fail_locked;
+		}
+	}
+	opt_ports_free(&ports);
+	if (opt_site_create(&cli.paths, &lg.site, &lg.throttle, &lg.channels,
+		&e) == -1)
+		goto fail_locked;
+	opt_lock_release(&l);
+
+	if (!cli.quiet)
+		printf("%s: imported from %s: %s port %d, %zu channel%s, "
+		       "throttle %s\n",
+		    id, path, lg.site.host, lg.site.port, lg.channels.n,
+		    lg.channels.n == 1 ? "" : "s",
+		    lg.throttle.enabled ? "on" : "off");
+	if (rsa)
+		printf("%s: mast's key %s is RSA, which cannot log in to "
+		       "OpenSSH 8.8 or later with this libssh2; the site now "
+		       "uses %s: install it there with 'opt-install-key %s'\n",
+		    id, old, lg.site.identity, id);
+	opt_channels_free(&lg.channels);
+	return EX_OK;
+fail_locked:
+	opt_lock_release(&l);
+	opt_channels_free(&lg.channels);
+	opt_error_prefix(&e, "%s: ", path);
+fail:
+	cli_warn(&cli, NULL, &e);
+	return e.status;
+}
+
+/*
+ * A mast file in the config dir goes to .mast-legacy/ first: its name
+ * is the name the site's directory takes.  It comes back if the import
+ * fails.
+ */
+static int
+import_from_config(const char *path, const struct opt_defaults *d)
+{
+	char legacy[PATH_MAX], dst[PATH_MAX];
+	const char *base = strrchr(path, '/');
+	struct opt_error e;
+	int r;
+
+	errno = 0;
+	if (opt_paths_join(legacy, sizeof(legacy), &e, cli.paths.config,
+		".mast-legacy", (char *)NULL) == -1 ||
+	    opt_dir_make(legacy, &e) == -1 ||
+	    opt_paths_join(dst, sizeof(dst), &e, legacy,
+		base ? base + 1 : path, (char *)NULL) == -1) {
+		cli_warn(&cli, NULL, &e);
+		return e.status;
+	}
+	if (access(dst, F_OK) == 0)
+		errno = EEXIST;
+	if (errno == EEXIST || rename(path, dst) == -1) {
+		opt_error_errno(&e, 0, "cannot move %s to %s", path, legacy);
+		cli_warn(&cli, NULL, &e);
+		return e.status;
+	}
+	if ((r = import_one(dst, d)) != EX_OK)
+		(void)rename(dst, path);
+	return r;
+}
+
+/*
+ * Imports mast's files, each into a site of its name, all or nothing
+ * per file.  Without FILE: the mast files lying in the config dir, each
+ * moved to .mast-legacy/ once imported.
+ */
+static int
+cmd_import(int argc, char **argv)
+{
+	struct opt_defaults d;
+	char **files = NULL;
+	int status = EX_OK, r, i;
+	size_t n;
+
+	cli_paths(&cli);
+	cli_defaults(&cli, &d);
+	if (argc > 1) {
+		for (i = 1; i < argc; i++)
+			if ((r = import_one(argv[i], &d)) != EX_OK &&
+			    status == EX_OK)
+				status = r;
+		return status;
+	}
+	if ((n = legacy_files(&files)) == 0) {
+		if (!cli.quiet)
+			printf("no mast configuration in %s\n",
+			    cli.paths.config);
+		return EX_OK;
+	}
+	for (i = 0; (size_t)i < n; i++) {
+		if ((r = import_from_config(files[i], &d)) != EX_OK &&
+		    status == EX_OK)
+			status = r;
+		free(files[i]);
+	}
+	free(files);
+	return status;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -471,6 +696,8 @@ main(int argc, char **argv)
 		return cmd_set(argc, argv);
 	if (strcmp(cmd, "trust") == 0)
 		return cli_flush(&cli, cmd_trust(argc, argv, fingerprint));
+	if (strcmp(cmd, "import") == 0)
+		return cli_flush(&cli, cmd_import(argc, argv));
 	{
 		char q[OPT_QUOTE_BUF];
 		cli_usage_error(&cli, "unknown command '%s'",

@@ -443,12 +443,9 @@ write_into(const char *dir, const char *file,
 }
 
 static void
-emit_no_channels(FILE *f, const void *id)
+emit_channels(FILE *f, const void *cs)
 {
-	struct opt_channels cs;
-
-	opt_channels_init(&cs, id);
-	opt_channels_write(f, &cs);
+	opt_channels_write(f, cs);
 }
 
 /*
@@ -457,14 +454,17 @@ emit_no_channels(FILE *f, const void *id)
  */
 int
 opt_site_create(const struct opt_paths *p, const struct opt_site *s,
-    const struct opt_throttle *t, struct opt_error *e)
+    const struct opt_throttle *t, const struct opt_channels *channels,
+    struct opt_error *e)
 {
+	struct opt_channels none;
 	char tmp[PATH_MAX], dst[PATH_MAX], name[OPT_SITE_ID_MAX + 16];
 	struct opt_throttle_file tf = {s->id, t};
 	int fd;
 
 	if (opt_paths_site(p, s->id, NULL, dst, sizeof(dst), e) == -1)
 		return -1;
+	opt_channels_init(&none, s->id);
 	if (opt_site_exists(p, s->id) || access(dst, F_OK) == 0)
 		return opt_error_set(e, EX_CANTCREAT, "site already exists");
 	if (mkdir(p->config, OPT_DIR_MODE) == 0)
@@ -484,8 +484,8 @@ opt_site_create(const struct opt_paths *p, const struct opt_site *s,
 		close(fd);
 	}
 	if (write_into(tmp, "site.conf", emit_site, s, e) == -1 ||
-	    write_into(tmp, "channels.conf", emit_no_channels, s->id, e) ==
-		-1 ||
+	    write_into(tmp, "channels.conf", emit_channels,
+		channels ? channels : &none, e) == -1 ||
 	    write_into(tmp, "throttle.conf", opt_throttle_emit, &tf, e) == -1)
 		goto fail;
 	if (rename(tmp, dst) == -1) {

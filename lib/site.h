@@ -39,6 +39,7 @@ struct opt_site {
 	char description[OPT_DESC_MAX + 1];
 };
 
+struct opt_channels;
 struct opt_defaults;
 struct opt_throttle;
 
@@ -62,7 +63,8 @@ void opt_site_write(FILE *, const struct opt_site *);
 int opt_site_list(const struct opt_paths *, char (**)[OPT_SITE_ID_MAX + 1],
     size_t *, struct opt_error *);
 int opt_site_create(const struct opt_paths *, const struct opt_site *,
-    const struct opt_throttle *, struct opt_error *);
+    const struct opt_throttle *, const struct opt_channels *,
+    struct opt_error *);
 int opt_site_remove(const struct opt_paths *, const char *,
     struct opt_error *);
 

@@ -73,8 +73,8 @@ site_round_trip(void)
 	ok(opt_site_set(&s, "hots", "x", &e) == -1 && e.status == EX_USAGE,
 	    "an unknown key is a usage error");
 	t = d.throttle;
-	ok(opt_site_create(&paths, &s, &t, &e) == 0, "create the site");
-	ok(opt_site_create(&paths, &s, &t, &e) == -1 &&
+	ok(opt_site_create(&paths, &s, &t, NULL, &e) == 0, "create the site");
+	ok(opt_site_create(&paths, &s, &t, NULL, &e) == -1 &&
 		e.status == EX_CANTCREAT,
 	    "creating it twice is EX_CANTCREAT");
 	ok(opt_site_load(&paths, &d, "nautilus", &back, &e) == 0,
