@@ -597,6 +597,18 @@ tsv_tagged(const struct opt_table *t, const char *tag)
 	free(buf);
 }
 
+static void
+free_sites(char **sites, size_t n, bool allocated)
+{
+	size_t i;
+
+	if (!allocated)
+		return;
+	for (i = 0; i < n; i++)
+		free(sites[i]);
+	free(sites);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -651,8 +663,11 @@ main(int argc, char **argv)
 	sites = sites_of(argc, argv, &n, checking);
 	if (sites == NULL)
 		return EX_OSERR;
-	if (checking)
-		return cli_flush(&cli, check(sites, n, timeout_s * 1000));
+	if (checking) {
+		status = check(sites, n, timeout_s * 1000);
+		free_sites(sites, n, argc == 0);
+		return cli_flush(&cli, status);
+	}
 
 	if ((st = calloc(n + 1, sizeof(*st))) == NULL)
 		return EX_OSERR;
@@ -699,5 +714,6 @@ main(int argc, char **argv)
 	for (i = 0; i < n; i++)
 		opt_state_free(&st[i]);
 	free(st);
+	free_sites(sites, n, argc == 0);
 	return cli_flush(&cli, status);
 }

@@ -229,6 +229,18 @@ sites_of(int argc, char **argv, size_t *n)
 	return v;
 }
 
+static void
+free_sites(int argc, char **sites, size_t n)
+{
+	size_t i;
+
+	if (argc > 1) /* they are argv */
+		return;
+	for (i = 0; i < n; i++)
+		free(sites[i]);
+	free(sites);
+}
+
 /*
  * The child that becomes the site's tunnel.  It says on fd how
  * preparing went ("OK", or "E<status> <message>"), then runs.
@@ -410,6 +422,7 @@ cmd_start(int argc, char **argv, int wait_s)
 	}
 	wait_up(s, n, wait_s, &status);
 	free(s);
+	free_sites(argc, sites, n);
 	return status;
 }
 
@@ -432,6 +445,7 @@ each_site(int argc, char **argv,
 			status = status ? status : e.status;
 		}
 	}
+	free_sites(argc, sites, n);
 	return status;
 }
 
