@@ -431,21 +431,27 @@ note(char *buf, size_t len, int *worst, int level, const char *fmt, ...)
 static int
 check(char **sites, size_t n, int timeout_ms)
 {
-	struct opt_state *st = calloc(n + 1, sizeof(*st));
-	unsigned long long *before = calloc(n + 1, sizeof(*before));
-	bool *asked = calloc(n + 1, sizeof(*asked));
+	struct opt_state *st;
+	unsigned long long *before;
+	bool *asked;
 	char msg[2048] = "";
 	size_t i, k, waiting = 0, up = 0, printers = 0;
 	long long deadline = opt_clock_ms() + timeout_ms;
 	int worst = CHECK_OK;
 
-	if (st == NULL || before == NULL || asked == NULL) {
-		printf("OPT UNKNOWN - out of memory\n");
-		return CHECK_UNKNOWN;
-	}
 	if (n == 0) {
 		printf("OPT UNKNOWN - no site is configured in %s\n",
 		    cli.paths.config);
+		return CHECK_UNKNOWN;
+	}
+	st = calloc(n, sizeof(*st));
+	before = calloc(n, sizeof(*before));
+	asked = calloc(n, sizeof(*asked));
+	if (st == NULL || before == NULL || asked == NULL) {
+		free(st);
+		free(before);
+		free(asked);
+		printf("OPT UNKNOWN - out of memory\n");
 		return CHECK_UNKNOWN;
 	}
 	for (i = 0; i < n; i++) {

@@ -236,12 +236,13 @@ array(struct parser *ps, struct var *v)
 			if (q + 1 < ps->end && q[0] == ']' && q[1] == '=')
 				ps->p = q + 2;
 		}
-		if ((r = word(ps, &b)) == -1)
-			return -1;
-		if (r == 0)
-			return fail(ps, ps->line, "unexpected text in the "
-						  "list%s",
-			    NULL);
+		if ((r = word(ps, &b)) == -1 || r == 0) {
+			free(b.s);
+			return r == -1 ? -1 :
+					 fail(ps, ps->line,
+					     "unexpected text in the list%s",
+					     NULL);
+		}
 		if (v->nitems == MAX_ITEMS)
 			return fail(ps, ps->line, "more than 512 items%s",
 			    NULL);
@@ -315,8 +316,10 @@ statement(struct parser *ps)
 			return -1;
 	} else {
 		v->array = false;
-		if ((r = word(ps, &b)) == -1)
+		if ((r = word(ps, &b)) == -1) {
+			free(b.s);
 			return -1;
+		}
 		if ((v->value = take(&b)) == NULL)
 			return opt_error_set(ps->e, EX_OSERR, "out of memory");
 	}
