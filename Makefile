@@ -15,7 +15,7 @@ CONFIGURE_FLAGS ?= --prefix=/usr/local --sysconfdir=/etc \
 PROVE ?= prove
 PROVE_FLAGS ?=
 
-NOCONFIG_GOALS := clean distclean help
+NOCONFIG_GOALS := clean distclean help deb
 DEPS_GOALS := check demo
 
 ifneq ($(filter $(DEPS_GOALS),$(MAKECMDGOALS)),)
@@ -72,7 +72,7 @@ $(FLAGS_FILE): FORCE
 		printf '%s\n' '$(BUILD_SIG)' >$@
 FORCE:
 
-.PHONY: all check clean distclean install demo help FORCE
+.PHONY: all check clean distclean install uninstall deb demo help FORCE
 
 all: $(TOOLS)
 
@@ -99,15 +99,85 @@ check: all $(UNIT_TESTS) $(TEST_PROGS)
 demo: all $(TEST_PROGS)
 	scripts/demo
 
+# Where the files that are neither programs nor pages go.
+systemdunitdir = $(prefix)/lib/systemd/system
+tmpfilesdir = $(prefix)/lib/tmpfiles.d
+logrotatedir = $(sysconfdir)/logrotate.d
+bashcompdir = $(datadir)/bash-completion/completions
+
+MAN_PAGES = $(wildcard man/*.[1-8])
+SCRIPTS = $(filter-out %~,$(wildcard scripts/opt-* scripts/mast*))
+MAST_UTILS = $(wildcard etc/mast-utils.mk)
+UNITS = etc/systemd/opt-tunnels.service etc/systemd/opt-tunnel@.service
+COMPLETED = opt-channel opt-throttle opt-tunnel opt-status
+
+# The files under etc/ name installed paths as @bindir@ and the like.
+SUBST = sed -e 's|@bindir@|$(bindir)|g' \
+	-e 's|@sysconfdir@|$(sysconfdir)|g' \
+	-e 's|@runstatedir@|$(runstatedir)|g' \
+	-e 's|@localstatedir@|$(localstatedir)|g'
+# install_subst SRC DEST: SRC with the paths filled in, mode 0644.
+install_subst = $(SUBST) $(1) >$(DESTDIR)$(2) && chmod 0644 $(DESTDIR)$(2)
+
+# An existing defaults.conf is the administrator's: install never
+# overwrites it (nor uninstall removes it), so that `make install` on a
+# running host keeps its settings; the shipped defaults stay readable in
+# etc/defaults.conf and opt.conf(5).  In the Debian package it is a
+# conffile, which dpkg handles.
 install: all
-	install -d $(DESTDIR)$(bindir) $(DESTDIR)$(sysconfdir)/mast
+	install -d $(DESTDIR)$(bindir) $(DESTDIR)$(sbindir) \
+		$(DESTDIR)$(systemdunitdir) $(DESTDIR)$(tmpfilesdir) \
+		$(DESTDIR)$(logrotatedir) $(DESTDIR)$(bashcompdir)
+	install -d -m 0750 $(DESTDIR)$(sysconfdir)/mast
 	install -m 0755 $(TOOLS) $(DESTDIR)$(bindir)
-	install -m 0640 etc/defaults.conf $(DESTDIR)$(sysconfdir)/mast/defaults.conf
-	for m in $(wildcard man/*.[1-8]); do \
+	$(if $(SCRIPTS),install -m 0755 $(SCRIPTS) $(DESTDIR)$(sbindir))
+	$(if $(MAST_UTILS),install -m 0755 $(MAST_UTILS) \
+		$(DESTDIR)$(sbindir)/mast-utils)
+	@if [ -e $(DESTDIR)$(sysconfdir)/mast/defaults.conf ]; then \
+		echo "install: keeping $(DESTDIR)$(sysconfdir)/mast/defaults.conf"; \
+	else \
+		echo "install -m 0640 etc/defaults.conf" \
+			"$(DESTDIR)$(sysconfdir)/mast/defaults.conf"; \
+		install -m 0640 etc/defaults.conf \
+			$(DESTDIR)$(sysconfdir)/mast/defaults.conf; \
+	fi
+	for m in $(MAN_PAGES); do \
 		s=$${m##*.}; \
 		install -d $(DESTDIR)$(mandir)/man$$s && \
 		install -m 0644 $$m $(DESTDIR)$(mandir)/man$$s || exit 1; \
 	done
+	for u in $(UNITS); do \
+		$(call install_subst,$$u,$(systemdunitdir)/$${u##*/}) || exit 1; \
+	done
+	$(call install_subst,etc/tmpfiles.d/open-printing-tunnel.conf,$(tmpfilesdir)/open-printing-tunnel.conf)
+	$(call install_subst,etc/logrotate.d/open-printing-tunnel,$(logrotatedir)/open-printing-tunnel)
+	install -m 0644 etc/bash-completion/opt $(DESTDIR)$(bashcompdir)/opt-site
+	for t in $(COMPLETED); do \
+		ln -sf opt-site $(DESTDIR)$(bashcompdir)/$$t || exit 1; \
+	done
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(bindir)/,$(notdir $(TOOLS))) \
+		$(addprefix $(DESTDIR)$(sbindir)/,$(notdir $(SCRIPTS))) \
+		$(if $(MAST_UTILS),$(DESTDIR)$(sbindir)/mast-utils) \
+		$(foreach m,$(MAN_PAGES),$(DESTDIR)$(mandir)/man$(subst .,,$(suffix $(m)))/$(notdir $(m))) \
+		$(addprefix $(DESTDIR)$(systemdunitdir)/,$(notdir $(UNITS))) \
+		$(DESTDIR)$(tmpfilesdir)/open-printing-tunnel.conf \
+		$(DESTDIR)$(logrotatedir)/open-printing-tunnel \
+		$(addprefix $(DESTDIR)$(bashcompdir)/,opt-site $(COMPLETED))
+
+# The Debian package, into dist/.  dpkg-buildpackage cleans the tree and
+# builds with Debian's flags and paths, so it works on a copy, leaving
+# this tree's build (and whoever is using it) alone.
+DEB_TREE = dist/build/open-printing-tunnel
+deb:
+	rm -rf dist/build
+	mkdir -p $(DEB_TREE)
+	tar -c --exclude=./.git --exclude=./dist -f - . | tar -x -C $(DEB_TREE)
+	cd $(DEB_TREE) && dpkg-buildpackage -us -uc -b
+	mv -f dist/build/open-printing-tunnel_*.deb dist/
+	rm -rf dist/build
+	@ls dist/open-printing-tunnel_*.deb
 
 clean:
 	rm -f $(OBJ) $(OBJ:.o=.d) lib/libopt.a $(TOOLS) $(UNIT_TESTS) $(TEST_PROGS) \
@@ -115,10 +185,10 @@ clean:
 
 distclean: clean
 	rm -rf config.mk config.log config.status configure aclocal.m4 \
-		autom4te.cache
+		autom4te.cache dist
 
 help:
-	@echo "targets: all check demo install clean distclean"
-	@echo "variables: SANITIZE=1 DESTDIR= prefix= PROVE_FLAGS=-v"
+	@echo "targets: all check demo install uninstall deb clean distclean"
+	@echo "variables: SANITIZE=1 DESTDIR= prefix= sysconfdir= PROVE_FLAGS=-v"
 
 -include $(OBJ:.o=.d)

@@ -127,8 +127,10 @@ drop_privileges(const char *site, const char *user, struct opt_error *e)
 	    chmod(cli.paths.run, 0755) == -1)
 		return opt_error_errno(e, 0, "cannot give %s to %s",
 		    cli.paths.run, user);
-	(void)chown(cli.paths.log, pw->pw_uid, pw->pw_gid);
-	(void)chown(log, pw->pw_uid, pw->pw_gid);
+	/* The log dir may be the package's already; the log reopens. */
+	if (chown(cli.paths.log, pw->pw_uid, pw->pw_gid) == -1 ||
+	    chown(log, pw->pw_uid, pw->pw_gid) == -1)
+		errno = 0;
 	if (setgroups(0, NULL) == -1 || initgroups(user, pw->pw_gid) == -1 ||
 	    setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1)
 		return opt_error_errno(e, EX_OSERR, "cannot become %s", user);
@@ -481,18 +483,22 @@ static int
 reload_one(const char *site, bool named, struct opt_error *e)
 {
 	char path[PATH_MAX];
+	bool broken;
 	pid_t pid;
 
 	run_path(site, ".pid", path, sizeof(path));
 	if (opt_pidfile_probe(path, &pid) != OPT_PROC_RUNNING || pid <= 0)
 		return named ? opt_error_set(e, EX_UNAVAILABLE, "not running") :
 			       0;
-	/* A broken file is said here; the tunnel would only log it. */
-	if (check_config(site, e) == -1)
-		return -1;
+	/* A broken file is said here (the tunnel would only log it), but
+	 * the tunnel is signalled all the same: it keeps its settings and
+	 * reopens its log, which logrotate needs. */
+	broken = check_config(site, e) == -1;
 	if (kill(pid, SIGHUP) == -1)
 		return opt_error_errno(e, 0, "cannot signal pid %ld",
 		    (long)pid);
+	if (broken)
+		return -1;
 	if (cli.verbose)
 		printf("%s: reloading (pid %ld)\n", site, (long)pid);
 	return 0;

@@ -244,7 +244,8 @@ opt_file_own(int fd)
 
 	if (geteuid() != 0 || (gr = getgrnam(OPT_GROUP)) == NULL)
 		return;
-	(void)fchown(fd, 0, gr->gr_gid);
+	if (fchown(fd, 0, gr->gr_gid) == -1)
+		return; /* best effort: the file is root's then, still 0640 */
 }
 
 int
