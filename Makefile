@@ -61,7 +61,10 @@ TOOLS = bin/opt-site bin/opt-channel bin/opt-tunnel bin/opt-throttle bin/opt-sta
 UNIT_SRC = $(wildcard tests/unit/*.c)
 UNIT_TESTS = $(UNIT_SRC:.c=.test)
 TEST_PROGS = tests/fake-printer tests/send-job
-OBJ = $(LIB_OBJ) $(CLI_OBJ) $(TOOLS:=.o) $(UNIT_SRC:.c=.o) $(TEST_PROGS:=.o)
+FUZZ_TARGETS = conf legacy state valid
+FUZZ_REPLAY = $(FUZZ_TARGETS:%=tests/fuzz/replay-%)
+OBJ = $(LIB_OBJ) $(CLI_OBJ) $(TOOLS:=.o) $(UNIT_SRC:.c=.o) $(TEST_PROGS:=.o) \
+	$(FUZZ_TARGETS:%=tests/fuzz/fuzz-%.o) tests/fuzz/replay.o
 
 # Objects are rebuilt when the compiler flags change (SANITIZE=1 and back):
 # the flags file is rewritten only when they differ.
@@ -92,7 +95,39 @@ tests/unit/%.test: tests/unit/%.o lib/libopt.a
 tests/%: tests/%.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^
 
-check: all $(UNIT_TESTS) $(TEST_PROGS)
+# The fuzz targets, run without libFuzzer over their corpus and the inputs
+# that once crashed them: regression tests in make check.
+tests/fuzz/replay-%: tests/fuzz/fuzz-%.o tests/fuzz/replay.o lib/libopt.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# make fuzz [FUZZ_SECONDS=N]: each target under libFuzzer (clang) for N
+# seconds, from a copy of its corpus; what crashes lands in
+# tests/fuzz/crashers/ (keep it: it becomes a regression test).
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_FLAGS = -std=c11 -D_DEFAULT_SOURCE -g -O1 \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	-Ilib $(PKG_CFLAGS) $(OPT_DIRS)
+fuzz: config.mk
+	scripts/install-deps --fuzz
+	@set -e; work=$$(mktemp -d); trap 'rm -rf "$$work"' EXIT; \
+	for t in $(FUZZ_TARGETS); do \
+		$(FUZZ_CC) $(FUZZ_FLAGS) -o "$$work/$$t" tests/fuzz/fuzz-$$t.c \
+			$(LIB_SRC) $(PKG_LIBS); \
+		mkdir -p "$$work/corpus-$$t"; \
+		echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+		"$$work/$$t" -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			-artifact_prefix=tests/fuzz/crashers/$$t- \
+			"$$work/corpus-$$t" tests/fuzz/corpus/$$t \
+			>"$$work/$$t.log" 2>&1 || \
+			{ tail -n 40 "$$work/$$t.log"; exit 1; }; \
+		grep -E '^stat::(number_of_executed_units|new_units_added)' \
+			"$$work/$$t.log"; \
+	done
+
+export LSAN_OPTIONS = suppressions=$(CURDIR)/tests/lsan.supp
+
+check: all $(UNIT_TESTS) $(TEST_PROGS) $(FUZZ_REPLAY)
 	OPT_BIN=$(CURDIR)/bin $(PROVE) $(PROVE_FLAGS) -f --exec '' \
 		$(UNIT_TESTS) $(sort $(wildcard tests/*.t))
 
@@ -181,7 +216,7 @@ deb:
 
 clean:
 	rm -f $(OBJ) $(OBJ:.o=.d) lib/libopt.a $(TOOLS) $(UNIT_TESTS) $(TEST_PROGS) \
-		$(FLAGS_FILE)
+		$(FUZZ_REPLAY) $(FLAGS_FILE)
 
 distclean: clean
 	rm -rf config.mk config.log config.status configure aclocal.m4 \

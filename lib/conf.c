@@ -14,6 +14,40 @@
 #include "conf.h"
 
 /*
+ * The line of a string that is never closed, else 0.  libconfig 1.5
+ * leaks memory on that error, so it is caught before.
+ */
+static int
+open_string(const char *s)
+{
+	int line = 1, start = 0;
+
+	for (; *s != '\0'; s++) {
+		if (*s == '\n')
+			line++;
+		if (start) {
+			if (*s == '\\' && s[1] != '\0')
+				line += *++s == '\n';
+			else if (*s == '"')
+				start = 0;
+		} else if (*s == '"') {
+			start = line;
+		} else if (*s == '#' || (*s == '/' && s[1] == '/')) {
+			while (s[1] != '\0' && s[1] != '\n')
+				s++;
+		} else if (*s == '/' && s[1] == '*') {
+			for (s += 2; *s != '\0' && !(*s == '*' && s[1] == '/');
+			     s++)
+				line += *s == '\n';
+			if (*s == '\0')
+				return 0; /* libconfig says what is wrong */
+			s++;
+		}
+	}
+	return start;
+}
+
+/*
  * The text is read whole and scanned before libconfig sees it: an
  * @include would pull in a file that was never checked, so it is refused.
  */
@@ -62,6 +96,11 @@ parse(const char *path, int fd, off_t size, config_t *cfg,
 		}
 		if ((line = strchr(line, '\n')) != NULL)
 			line++;
+	}
+	if ((lineno = open_string(buf)) != 0) {
+		opt_error_set(e, EX_CONFIG, "%s:%d: a \" is not closed", path,
+		    lineno);
+		goto fail;
 	}
 	if (config_read_string(cfg, buf) != CONFIG_TRUE) {
 		opt_error_set(e, EX_CONFIG, "%s:%d: %s", path,

@@ -124,7 +124,7 @@ dollar(struct parser *ps, struct sbuf *b)
 	buf[n] = '\0';
 	ps->p = name + n + brace;
 	v = lookup(ps, buf);
-	if (v != NULL && !v->array)
+	if (v != NULL && !v->array && v->value != NULL)
 		put(b, v->value, strlen(v->value));
 	else
 		put(b, start, (size_t)(ps->p - start));
@@ -302,12 +302,12 @@ statement(struct parser *ps)
 		v = &ps->vars[ps->nvars++];
 		strlcpy(v->name, name, sizeof(v->name));
 	}
-	free(v->value);
-	v->value = NULL;
-	while (v->nitems > 0)
-		free(v->items[--v->nitems]);
 	v->line = line;
 	if (ps->p < ps->end && *ps->p == '(') {
+		free(v->value);
+		v->value = NULL;
+		while (v->nitems > 0)
+			free(v->items[--v->nitems]);
 		v->array = true;
 		if (v->items == NULL &&
 		    (v->items = calloc(MAX_ITEMS, sizeof(*v->items))) == NULL)
@@ -315,11 +315,15 @@ statement(struct parser *ps)
 		if (array(ps, v) == -1)
 			return -1;
 	} else {
-		v->array = false;
+		/* Read first: X=$X.suffix sees the old X. */
 		if ((r = word(ps, &b)) == -1) {
 			free(b.s);
 			return -1;
 		}
+		free(v->value);
+		while (v->nitems > 0)
+			free(v->items[--v->nitems]);
+		v->array = false;
 		if ((v->value = take(&b)) == NULL)
 			return opt_error_set(ps->e, EX_OSERR, "out of memory");
 	}
