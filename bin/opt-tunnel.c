@@ -161,6 +161,10 @@ prepare(const char *site, bool foreground, struct pidfh **pfh,
 		if (errno == EEXIST)
 			return opt_error_set(e, EX_TEMPFAIL,
 			    "already running (pid %ld)", (long)other);
+		/* Locked, no pid written yet: another start is under way. */
+		if (errno == EAGAIN)
+			return opt_error_set(e, EX_TEMPFAIL,
+			    "already running (starting)");
 		return opt_error_errno(e, 0, "cannot open %s", path);
 	}
 	if (opt_tunnel_prepare(t, &o, e) == -1)

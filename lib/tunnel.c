@@ -801,13 +801,23 @@ teardown(struct opt_tunnel *t)
 	}
 	t->probes_running = 0;
 	t->keeper = NULL; /* freed with the session */
-	if (t->session != NULL) {
-		libssh2_session_free(t->session);
-		t->session = NULL;
-	}
+	/*
+	 * The socket goes first: libssh2_session_free() closes the channels
+	 * left and, without a socket, cannot wait for the peer (it would
+	 * answer EAGAIN and free nothing).
+	 */
 	if (t->sock != -1) {
 		close(t->sock);
 		t->sock = -1;
+	}
+	if (t->session != NULL) {
+		int tries = 0;
+
+		while (libssh2_session_free(t->session) ==
+			   LIBSSH2_ERROR_EAGAIN &&
+		    ++tries < 100)
+			;
+		t->session = NULL;
 	}
 	stop_resolver(t);
 	t->olen = t->ooff = 0;
