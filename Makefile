@@ -16,7 +16,7 @@ PROVE ?= prove
 PROVE_FLAGS ?=
 
 NOCONFIG_GOALS := clean distclean help deb
-DEPS_GOALS := check demo
+DEPS_GOALS := check check-valgrind demo
 
 ifneq ($(filter $(DEPS_GOALS),$(MAKECMDGOALS)),)
 ifeq ($(OPT_DEPS_DONE),)
@@ -130,6 +130,23 @@ export LSAN_OPTIONS = suppressions=$(CURDIR)/tests/lsan.supp
 check: all $(UNIT_TESTS) $(TEST_PROGS) $(FUZZ_REPLAY)
 	OPT_BIN=$(CURDIR)/bin $(PROVE) $(PROVE_FLAGS) -f --exec '' \
 		$(UNIT_TESTS) $(sort $(wildcard tests/*.t))
+
+# make check-valgrind: the tunnel tests with every tool under memcheck;
+# any error or definite leak in any process fails it.
+VALGRIND_TESTS = tests/tunnel-job-checksum.t tests/tunnel-printer-down.t \
+	tests/tunnel-reload-live.t tests/tunnel-stop-drains.t \
+	tests/tunnel-survives-sshd-restart.t tests/tunnel-hostkey-mismatch.t \
+	tests/tunnel-allow-and-probe.t tests/channel-changes-are-live.t \
+	tests/status-states.t tests/site-trust.t tests/site-import.t
+check-valgrind: all $(TEST_PROGS)
+	@logs=$$(mktemp -d); trap 'rm -rf "$$logs"' EXIT; \
+	OPT_BIN=$(CURDIR)/bin VALGRIND_LOGS=$$logs $(PROVE) $(PROVE_FLAGS) \
+		-f --exec '' $(VALGRIND_TESTS) || exit 1; \
+	n=$$(ls "$$logs" | wc -l); bad=$$(grep -l . "$$logs"/* || true); \
+	if [ -n "$$bad" ]; then cat $$bad; \
+		echo "check-valgrind: errors in $$(echo $$bad | wc -w) of $$n processes"; \
+		exit 1; fi; \
+	echo "check-valgrind: $$n processes ran under memcheck, no error, no leak"
 
 demo: all $(TEST_PROGS)
 	scripts/demo

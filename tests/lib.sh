@@ -11,6 +11,23 @@ PATH=$OPT_BIN:$PATH
 T=$(mktemp -d "${TMPDIR:-/tmp}/opt-test.XXXXXX")
 export MAST_CONFIG_DIR=$T/etc MAST_RUN_DIR=$T/run MAST_LOG_DIR=$T/log
 export MAST_LOCK_TIMEOUT=20
+# make check-valgrind: every opt tool runs under valgrind (memcheck),
+# each process logging to $VALGRIND_LOGS, which the target then reads.
+if [ -n "${VALGRIND_LOGS:-}" ]; then
+	mkdir -p "$T/vgbin"
+	for tool in "$OPT_BIN"/opt-*; do
+		[ -x "$tool" ] || continue
+		cat >"$T/vgbin/${tool##*/}" <<-VG
+		#!/bin/sh
+		exec valgrind -q --leak-check=full --show-leak-kinds=definite \
+			--errors-for-leak-kinds=definite --child-silent-after-fork=no \
+			--suppressions="$top/tests/valgrind.supp" \
+			--log-file="$VALGRIND_LOGS/${tool##*/}.%p.log" "$tool" "\$@"
+		VG
+		chmod +x "$T/vgbin/${tool##*/}"
+	done
+	PATH=$T/vgbin:$PATH
+fi
 unset NO_COLOR
 _n=0
 _failed=0
