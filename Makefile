@@ -134,7 +134,7 @@ check: all $(UNIT_TESTS) $(TEST_PROGS) $(FUZZ_REPLAY)
 # make check-valgrind: the tunnel tests with every tool under memcheck;
 # any error or definite leak in any process fails it.
 VALGRIND_TESTS = tests/tunnel-job-checksum.t tests/tunnel-printer-down.t \
-	tests/tunnel-reload-live.t tests/tunnel-stop-drains.t \
+	tests/tunnel-stop-drains.t \
 	tests/tunnel-survives-sshd-restart.t tests/tunnel-hostkey-mismatch.t \
 	tests/tunnel-allow-and-probe.t tests/channel-changes-are-live.t \
 	tests/status-states.t tests/site-trust.t tests/site-import.t

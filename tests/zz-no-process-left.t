@@ -8,7 +8,7 @@
 left=
 for pid in $(ps -eo pid=); do
 	[ "$pid" = $$ ] && continue
-	args=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || continue
+	args=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || continue
 	dir=$(printf '%s' "$args" | grep -o '/tmp/opt-test\.[A-Za-z0-9]*' | head -1)
 	if [ -n "$dir" ] && [ ! -d "$dir" ]; then
 		left="$left$pid $args; "
