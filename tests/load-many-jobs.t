@@ -47,7 +47,11 @@ is "$(ls "$T/lp" | grep -c '^job-[0-9]*$')" 250 "the printer got 250 jobs in all
 is "$(grep -c 'event=job-done' "$MAST_LOG_DIR/nautilus.log")" 250 "250 job-done lines, no failure"
 hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$pid/status")
 diag "tunnel peak RSS after 200 + 50 concurrent jobs: $((hwm / 1024)) MiB ($hwm KiB)"
-[ "$hwm" -lt 65536 ]
-ok $? "memory stays bounded: peak RSS $((hwm / 1024)) MiB < 64 MiB"
+if ldd "$OPT_BIN/opt-tunnel" | grep -q libasan; then
+	skip "the memory bound is measured without sanitizers (ASan's shadow memory)"
+else
+	[ "$hwm" -lt 65536 ]
+	ok $? "memory stays bounded: peak RSS $((hwm / 1024)) MiB < 64 MiB"
+fi
 is "$(sed -n 's/^reconnects=//p' "$MAST_RUN_DIR/nautilus.state")" 0 "the session held"
 done_testing
