@@ -243,9 +243,11 @@ array(struct parser *ps, struct var *v)
 					     "unexpected text in the list%s",
 					     NULL);
 		}
-		if (v->nitems == MAX_ITEMS)
+		if (v->nitems == MAX_ITEMS) {
+			free(b.s);
 			return fail(ps, ps->line, "more than 512 items%s",
 			    NULL);
+		}
 		v->items[v->nitems] = take(&b);
 		if (v->items[v->nitems++] == NULL)
 			return opt_error_set(ps->e, EX_OSERR, "out of memory");
