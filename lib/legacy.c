@@ -10,11 +10,13 @@
 
 #define MAX_VARS 64
 #define MAX_ITEMS 512
+#define MAX_WORD (64 * 1024) /* $A$A on each line would double it */
 
 struct sbuf {
 	char *s;
 	size_t n, cap;
 	bool failed;
+	bool too_long;
 };
 
 struct var {
@@ -40,6 +42,10 @@ put(struct sbuf *b, const char *s, size_t n)
 {
 	if (b->failed)
 		return;
+	if (b->n + n > MAX_WORD) {
+		b->failed = b->too_long = true;
+		return;
+	}
 	if (b->n + n + 1 > b->cap) {
 		size_t cap = b->cap ? b->cap : 64;
 		char *ns;
@@ -190,6 +196,8 @@ word(struct parser *ps, struct sbuf *b)
 			put(b, ps->p++, 1);
 		}
 	}
+	if (b->too_long)
+		return fail(ps, line, "a value is longer than 64 KiB%s", NULL);
 	return any ? 1 : 0;
 }
 
