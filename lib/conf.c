@@ -5,6 +5,7 @@
 #include <grp.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,8 +53,7 @@ open_string(const char *s)
  * @include would pull in a file that was never checked, so it is refused.
  */
 static int
-parse(const char *path, int fd, off_t size, config_t *cfg,
-    struct opt_error *e)
+parse(const char *path, int fd, off_t size, config_t *cfg, struct opt_error *e)
 {
 	char *buf, *line;
 	size_t len = 0, cap;
@@ -62,16 +62,15 @@ parse(const char *path, int fd, off_t size, config_t *cfg,
 
 	if (size > (1 << 24)) {
 		close(fd);
-		return opt_error_set(e, EX_CONFIG, "%s: larger than 16 MiB",
-		    path);
+		return opt_error_set(
+		    e, EX_CONFIG, "%s: larger than 16 MiB", path);
 	}
 	cap = (size_t)size + 1;
 	if ((buf = malloc(cap)) == NULL) {
 		close(fd);
 		return opt_error_errno(e, EX_OSERR, "cannot read %s", path);
 	}
-	while (len < cap - 1 &&
-	    (n = read(fd, buf + len, cap - 1 - len)) != 0) {
+	while (len < cap - 1 && (n = read(fd, buf + len, cap - 1 - len)) != 0) {
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
@@ -98,15 +97,15 @@ parse(const char *path, int fd, off_t size, config_t *cfg,
 			line++;
 	}
 	if ((lineno = open_string(buf)) != 0) {
-		opt_error_set(e, EX_CONFIG, "%s:%d: a \" is not closed", path,
-		    lineno);
+		opt_error_set(
+		    e, EX_CONFIG, "%s:%d: a \" is not closed", path, lineno);
 		goto fail;
 	}
 	if (config_read_string(cfg, buf) != CONFIG_TRUE) {
 		opt_error_set(e, EX_CONFIG, "%s:%d: %s", path,
 		    config_error_line(cfg),
-		    config_error_text(cfg) ? config_error_text(cfg) :
-					     "cannot parse");
+		    config_error_text(cfg) ? config_error_text(cfg)
+		                           : "cannot parse");
 		goto fail;
 	}
 	free(buf);
@@ -123,8 +122,8 @@ fail:
  * -1 on error.
  */
 int
-opt_conf_read(const char *path, config_t *cfg, bool missing_ok,
-    struct opt_error *e)
+opt_conf_read(
+    const char *path, config_t *cfg, bool missing_ok, struct opt_error *e)
 {
 	struct stat st;
 	int fd;
@@ -136,8 +135,8 @@ opt_conf_read(const char *path, config_t *cfg, bool missing_ok,
 		if (errno == ELOOP)
 			return opt_error_set(e, EX_CONFIG,
 			    "%s: a symbolic link, refusing it", path);
-		return opt_error_errno(e, errno == ENOENT ? EX_CONFIG : 0,
-		    "cannot read %s", path);
+		return opt_error_errno(
+		    e, errno == ENOENT ? EX_CONFIG : 0, "cannot read %s", path);
 	}
 	if (fstat(fd, &st) == -1) {
 		close(fd);
@@ -145,8 +144,8 @@ opt_conf_read(const char *path, config_t *cfg, bool missing_ok,
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
-		return opt_error_set(e, EX_CONFIG, "%s: not a regular file",
-		    path);
+		return opt_error_set(
+		    e, EX_CONFIG, "%s: not a regular file", path);
 	}
 	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
 		close(fd);
@@ -160,8 +159,7 @@ opt_conf_read(const char *path, config_t *cfg, bool missing_ok,
 
 /* Turns the error a validator left into "PATH:LINE: NAME: message". */
 int
-opt_conf_fail(const char *path, const config_setting_t *s,
-    struct opt_error *e)
+opt_conf_fail(const char *path, const config_setting_t *s, struct opt_error *e)
 {
 	const char *name = config_setting_name(s);
 
@@ -182,8 +180,8 @@ opt_conf_keys(const char *path, const config_setting_t *group,
 	int i, n = config_setting_length(group);
 
 	for (i = 0; i < n; i++) {
-		const config_setting_t *s = config_setting_get_elem(group,
-		    (unsigned)i);
+		const config_setting_t *s =
+		    config_setting_get_elem(group, (unsigned)i);
 		const char *name = config_setting_name(s);
 		const char *const *k;
 
@@ -199,8 +197,8 @@ opt_conf_keys(const char *path, const config_setting_t *group,
 }
 
 int
-opt_conf_str(const char *path, const config_setting_t *s, char *buf,
-    size_t len, struct opt_error *e)
+opt_conf_str(const char *path, const config_setting_t *s, char *buf, size_t len,
+    struct opt_error *e)
 {
 	const char *v;
 
@@ -238,8 +236,8 @@ opt_conf_int(const char *path, const config_setting_t *s, long long min,
 }
 
 int
-opt_conf_bool(const char *path, const config_setting_t *s, bool *out,
-    struct opt_error *e)
+opt_conf_bool(
+    const char *path, const config_setting_t *s, bool *out, struct opt_error *e)
 {
 	if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
 		opt_error_set(e, EX_CONFIG, "must be true or false");
@@ -275,15 +273,43 @@ opt_conf_put_str(FILE *f, const char *key, const char *v)
 	fputs(";\n", f);
 }
 
+/*
+ * The mast group's id, looked up once, in /etc/group only: the package
+ * makes mast a local group, a directory service (LDAP, sssd) does not
+ * get to choose who reads site configs, and fgetgrent() loads no NSS
+ * module into a tunnel that runs for months.  -1 when there is none.
+ */
+static gid_t
+mast_gid(void)
+{
+	static bool looked;
+	static gid_t gid = (gid_t)-1;
+	struct group *gr;
+	FILE *f;
+
+	if (looked)
+		return gid;
+	looked = true;
+	if ((f = fopen("/etc/group", "re")) == NULL)
+		return gid;
+	while ((gr = fgetgrent(f)) != NULL)
+		if (strcmp(gr->gr_name, OPT_GROUP) == 0) {
+			gid = gr->gr_gid;
+			break;
+		}
+	fclose(f);
+	return gid;
+}
+
 /* Root writes files as root:mast, so the mast user can read them. */
 void
 opt_file_own(int fd)
 {
-	struct group *gr;
+	gid_t gid;
 
-	if (geteuid() != 0 || (gr = getgrnam(OPT_GROUP)) == NULL)
+	if (geteuid() != 0 || (gid = mast_gid()) == (gid_t)-1)
 		return;
-	if (fchown(fd, 0, gr->gr_gid) == -1)
+	if (fchown(fd, 0, gid) == -1)
 		return; /* best effort: the file is root's then, still 0640 */
 }
 
@@ -331,8 +357,8 @@ opt_dir_make(const char *dir, struct opt_error *e)
 }
 
 int
-opt_file_replace(const char *path, const char *data, size_t len,
-    struct opt_error *e)
+opt_file_replace(
+    const char *path, const char *data, size_t len, struct opt_error *e)
 {
 	char dir[PATH_MAX], tmp[PATH_MAX], copy[PATH_MAX];
 	const char *base;

@@ -54,7 +54,12 @@
 #include "throttle.h"
 #include "tunnel.h"
 
-#define JOB_BUF (32 * 1024)
+/* libssh2_channel_write() sends at most this much in one packet */
+#define PKT_MAX 32700
+/* client -> site: room for four whole packets per read */
+#define UP_BUF (4 * PKT_MAX)
+/* site -> client: printer replies are small */
+#define DOWN_BUF (32 * 1024)
 #define OBUF_HIGH (256 * 1024)
 #define CLOSE_WAIT_MS 10000
 #define DRAIN_MS 30000
@@ -65,7 +70,7 @@
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 
 enum phase {
-	PH_WAIT,    /* for the next attempt */
+	PH_WAIT, /* for the next attempt */
 	PH_RESOLVE, /* the resolver child works */
 	PH_CONNECT, /* TCP connect in progress */
 	PH_HANDSHAKE,
@@ -88,7 +93,7 @@ struct listener {
 };
 
 enum job_phase {
-	JOB_QUEUED,  /* waiting for its turn to open a channel */
+	JOB_QUEUED, /* waiting for its turn to open a channel */
 	JOB_OPENING, /* direct-tcpip open sent */
 	JOB_RUNNING,
 	JOB_CLOSING, /* channel close sent, waiting for the peer's */
@@ -105,7 +110,7 @@ struct job {
 	char printer[OPT_HOST_MAX + 1];
 	int printer_port;
 	char peer[64];
-	unsigned char up[JOB_BUF], down[JOB_BUF];
+	unsigned char *up, *down; /* UP_BUF and DOWN_BUF, not zeroed */
 	size_t up_off, up_len, down_off, down_len;
 	bool client_eof, eof_sent, chan_eof, client_shut;
 	bool failed;
@@ -129,7 +134,7 @@ struct opt_tunnel {
 	struct listener *listeners;
 	struct job *jobs;
 	struct job *opening; /* the one job whose channel open is in flight */
-	unsigned rr;	     /* round-robin start for fairness */
+	unsigned rr; /* round-robin start for fairness */
 
 	enum phase phase;
 	LIBSSH2_SESSION *session;
@@ -149,10 +154,11 @@ struct opt_tunnel {
 	unsigned long long rate_up[5], rate_down[5];
 	unsigned rate_i;
 	LIBSSH2_CHANNEL *keeper; /* an idle session channel, see drain() */
-	int unread;		 /* bytes queued in the socket, if no keeper */
+	int unread; /* bytes queued in the socket, if no keeper */
 	unsigned char *obuf;
 	size_t olen, ooff, ocap;
-	char pinned_fp[OPT_FP_MAX]; /* accept-new, when known_hosts is read-only */
+	char pinned_fp[OPT_FP_MAX]; /* accept-new, when known_hosts is read-only
+	                             */
 
 	bool draining;
 	long long drain_deadline;
@@ -201,8 +207,8 @@ measure_rates(struct opt_tunnel *t)
 		t->st.rate_up = t->st.rate_down = 0;
 		return;
 	}
-	t->st.rate_up = (t->st.wire_up - t->rate_up[old]) * 1000 /
-	    (unsigned long long)span;
+	t->st.rate_up =
+	    (t->st.wire_up - t->rate_up[old]) * 1000 / (unsigned long long)span;
 	t->st.rate_down = (t->st.wire_down - t->rate_down[old]) * 1000 /
 	    (unsigned long long)span;
 }
@@ -231,8 +237,8 @@ write_state(struct opt_tunnel *t)
 		cs[i].bytes_down = l->bytes_down;
 		strlcpy(cs[i].probe, l->probe, sizeof(cs[i].probe));
 		cs[i].probe_at = l->probe_at;
-		strlcpy(cs[i].last_error, l->last_error,
-		    sizeof(cs[i].last_error));
+		strlcpy(
+		    cs[i].last_error, l->last_error, sizeof(cs[i].last_error));
 	}
 	t->st.channels = cs;
 	t->st.nchannels = n;
@@ -267,11 +273,11 @@ set_state(struct opt_tunnel *t, enum opt_tstate s, const char *error)
 		t->st.since = time(NULL);
 	t->st.state = s;
 	if (error != NULL)
-		opt_state_text(t->st.last_error, sizeof(t->st.last_error),
-		    error);
+		opt_state_text(
+		    t->st.last_error, sizeof(t->st.last_error), error);
 	if (t->opts.on_state != NULL)
-		t->opts.on_state(t->opts.arg, t->site_id, opt_tstate_name(s),
-		    nchannels(t));
+		t->opts.on_state(
+		    t->opts.arg, t->site_id, opt_tstate_name(s), nchannels(t));
 	write_state(t);
 }
 
@@ -296,8 +302,8 @@ load_config(struct opt_tunnel *t, struct opt_site *site,
 /* --- listeners -------------------------------------------------------- */
 
 static int
-sockaddr_of(const char *addr, int port, struct sockaddr_storage *ss,
-    socklen_t *len)
+sockaddr_of(
+    const char *addr, int port, struct sockaddr_storage *ss, socklen_t *len)
 {
 	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
@@ -326,10 +332,10 @@ bind_listener(struct opt_tunnel *t, struct listener *l, struct opt_error *e)
 	int one = 1;
 
 	if (sockaddr_of(t->site.bind, l->conf.listen, &ss, &len) == -1)
-		return opt_error_set(e, EX_CONFIG, "bind address %s is invalid",
-		    t->site.bind);
-	l->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-	    0);
+		return opt_error_set(
+		    e, EX_CONFIG, "bind address %s is invalid", t->site.bind);
+	l->fd =
+	    socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (l->fd == -1)
 		return opt_error_errno(e, EX_OSERR, "socket");
 	(void)setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -428,8 +434,8 @@ in_network(const struct sockaddr_storage *ss, const char *cidr)
 	} else {
 		const unsigned char *a =
 		    ((const struct sockaddr_in6 *)ss)->sin6_addr.s6_addr;
-		static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0,
-		    0, 0, 0, 0xff, 0xff};
+		static const unsigned char mapped[12] = {
+		    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 		if (family == AF_INET && memcmp(a, mapped, 12) == 0)
 			memcpy(have, a + 12, 4);
 		else if (family == AF_INET6)
@@ -438,8 +444,8 @@ in_network(const struct sockaddr_storage *ss, const char *cidr)
 			return false;
 	}
 	for (i = 0; bits > 0; i++, bits -= 8) {
-		unsigned char mask = bits >= 8 ? 0xff :
-		    (unsigned char)(0xff << (8 - bits));
+		unsigned char mask =
+		    bits >= 8 ? 0xff : (unsigned char)(0xff << (8 - bits));
 		if ((have[i] & mask) != (want[i] & mask))
 			return false;
 	}
@@ -523,8 +529,8 @@ account(struct opt_tunnel *t, struct job *j, const char *event,
 	if (j->l != NULL) {
 		j->l->active--;
 		if (j->failed)
-			opt_state_text(j->l->last_error,
-			    sizeof(j->l->last_error), j->why);
+			opt_state_text(
+			    j->l->last_error, sizeof(j->l->last_error), j->why);
 		else
 			j->l->last_error[0] = '\0';
 	}
@@ -552,6 +558,8 @@ drop_job(struct opt_tunnel *t, struct job *j, const char *event)
 	account(t, j, event, j->failed ? OPT_LOG_WARN : OPT_LOG_INFO);
 	if (j->probe && t->probes_running > 0)
 		t->probes_running--;
+	free(j->up);
+	free(j->down);
 	free(j);
 }
 
@@ -587,6 +595,13 @@ new_job(struct opt_tunnel *t, struct listener *l, int fd)
 
 	if (j == NULL)
 		return NULL;
+	if (fd != -1 &&
+	    ((j->up = malloc(UP_BUF)) == NULL ||
+	        (j->down = malloc(DOWN_BUF)) == NULL)) {
+		free(j->up);
+		free(j);
+		return NULL;
+	}
 	j->l = l;
 	j->channel_id = l->conf.id;
 	j->fd = fd;
@@ -640,8 +655,9 @@ accept_jobs(struct opt_tunnel *t, struct listener *l)
 		l->jobs++;
 		t->st.jobs++;
 		t->state_dirty = true;
-		opt_log(&t->log, OPT_LOG_INFO, "job-start", "channel=%d peer=%s",
-		    l->conf.id, opt_log_quote(q, sizeof(q), peer));
+		opt_log(&t->log, OPT_LOG_INFO, "job-start",
+		    "channel=%d peer=%s", l->conf.id,
+		    opt_log_quote(q, sizeof(q), peer));
 	}
 }
 
@@ -683,8 +699,7 @@ send_cb(libssh2_socket_t fd, const void *buf, size_t len, int flags,
 }
 
 static ssize_t
-recv_cb(libssh2_socket_t fd, void *buf, size_t len, int flags,
-    void **abstract)
+recv_cb(libssh2_socket_t fd, void *buf, size_t len, int flags, void **abstract)
 {
 	struct opt_tunnel *t = *abstract;
 	ssize_t n = recv(fd, buf, len, flags);
@@ -720,10 +735,9 @@ apply_throttle(struct opt_tunnel *t)
 {
 	long long now = opt_clock_ms();
 
-	opt_bucket_set(&t->up_bucket, t->throttle.enabled, t->throttle.up,
-	    now);
-	opt_bucket_set(&t->down_bucket, t->throttle.enabled,
-	    t->throttle.down, now);
+	opt_bucket_set(&t->up_bucket, t->throttle.enabled, t->throttle.up, now);
+	opt_bucket_set(
+	    &t->down_bucket, t->throttle.enabled, t->throttle.down, now);
 }
 
 /* Returns -1 when the socket failed. */
@@ -758,8 +772,8 @@ flush_obuf(struct opt_tunnel *t)
 static long long
 dead_after_ms(const struct opt_tunnel *t)
 {
-	return (long long)t->site.keepalive_interval *
-	    t->site.keepalive_count * 1000;
+	return (long long)t->site.keepalive_interval * t->site.keepalive_count *
+	    1000;
 }
 
 static long long
@@ -795,9 +809,9 @@ teardown(struct opt_tunnel *t)
 		if (!j->failed && j->phase != JOB_CLOSING)
 			fail_job(j, "session lost");
 		j->ch = NULL; /* freed with the session */
-		drop_job(t, j, j->phase == JOB_CLOSING && !j->failed ?
-			"job-done" :
-			"job-failed");
+		drop_job(t, j,
+		    j->phase == JOB_CLOSING && !j->failed ? "job-done"
+		                                          : "job-failed");
 	}
 	t->probes_running = 0;
 	t->keeper = NULL; /* freed with the session */
@@ -813,8 +827,8 @@ teardown(struct opt_tunnel *t)
 	if (t->session != NULL) {
 		int tries = 0;
 
-		while (libssh2_session_free(t->session) ==
-			   LIBSSH2_ERROR_EAGAIN &&
+		while (
+		    libssh2_session_free(t->session) == LIBSSH2_ERROR_EAGAIN &&
 		    ++tries < 100)
 			;
 		t->session = NULL;
@@ -826,8 +840,8 @@ teardown(struct opt_tunnel *t)
 /* A failed attempt or a lost session: back off, 1 s to 60 s with
  * jitter, reset once a session stayed up a minute. */
 static void
-session_failed(struct opt_tunnel *t, const char *event, const char *why,
-    bool mismatch)
+session_failed(
+    struct opt_tunnel *t, const char *event, const char *why, bool mismatch)
 {
 	char q[OPT_STATE_ERROR_MAX + 8];
 	long long now = opt_clock_ms(), delay;
@@ -850,8 +864,7 @@ session_failed(struct opt_tunnel *t, const char *event, const char *why,
 	    delay, t->backoff);
 	if (t->draining)
 		return;
-	set_state(t,
-	    mismatch ? OPT_TS_HOSTKEY_MISMATCH : OPT_TS_RETRYING, why);
+	set_state(t, mismatch ? OPT_TS_HOSTKEY_MISMATCH : OPT_TS_RETRYING, why);
 }
 
 static int
@@ -906,8 +919,8 @@ start_resolver(struct opt_tunnel *t)
 		snprintf(port, sizeof(port), "%d", t->site.port);
 		if (getaddrinfo(t->site.host, port, &hints, &res) != 0)
 			_exit(1);
-		for (ai = res; ai != NULL && n < MAX_ADDRS; ai = ai->ai_next,
-		    n++) {
+		for (ai = res; ai != NULL && n < MAX_ADDRS;
+		     ai = ai->ai_next, n++) {
 			struct sockaddr_storage ss = {0};
 			socklen_t len = ai->ai_addrlen;
 			memcpy(&ss, ai->ai_addr, len);
@@ -935,8 +948,8 @@ resolver_done(struct opt_tunnel *t)
 	t->naddrs = 0;
 	while (t->naddrs < MAX_ADDRS &&
 	    read(t->resolver_fd, &len, sizeof(len)) == sizeof(len) &&
-	    read(t->resolver_fd, &t->addrs[t->naddrs],
-		sizeof(t->addrs[0])) == sizeof(t->addrs[0]))
+	    read(t->resolver_fd, &t->addrs[t->naddrs], sizeof(t->addrs[0])) ==
+	        sizeof(t->addrs[0]))
 		t->addrlens[t->naddrs++] = len;
 	waitpid(t->resolver, &status, 0);
 	t->resolver = 0;
@@ -985,13 +998,13 @@ tune_socket(struct opt_tunnel *t)
 
 	(void)setsockopt(t->sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	(void)setsockopt(t->sock, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-	(void)setsockopt(t->sock, IPPROTO_TCP, TCP_KEEPIDLE, &idle,
-	    sizeof(idle));
-	(void)setsockopt(t->sock, IPPROTO_TCP, TCP_KEEPINTVL, &idle,
-	    sizeof(idle));
+	(void)setsockopt(
+	    t->sock, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	(void)setsockopt(
+	    t->sock, IPPROTO_TCP, TCP_KEEPINTVL, &idle, sizeof(idle));
 	(void)setsockopt(t->sock, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
-	(void)setsockopt(t->sock, IPPROTO_TCP, TCP_USER_TIMEOUT, &timeout,
-	    sizeof(timeout));
+	(void)setsockopt(
+	    t->sock, IPPROTO_TCP, TCP_USER_TIMEOUT, &timeout, sizeof(timeout));
 }
 
 static void
@@ -1011,7 +1024,7 @@ connect_next(struct opt_tunnel *t)
 			continue;
 		tune_socket(t);
 		if (connect(t->sock, (const struct sockaddr *)ss,
-			t->addrlens[t->addr_i]) == 0 ||
+		        t->addrlens[t->addr_i]) == 0 ||
 		    errno == EINPROGRESS) {
 			t->phase = PH_CONNECT;
 			return;
@@ -1032,19 +1045,19 @@ start_handshake(struct opt_tunnel *t)
 		session_failed(t, "connect-failed", "out of memory", false);
 		return;
 	}
-	libssh2_session_callback_set(t->session, LIBSSH2_CALLBACK_SEND,
-	    (void *)send_cb);
-	libssh2_session_callback_set(t->session, LIBSSH2_CALLBACK_RECV,
-	    (void *)recv_cb);
+	libssh2_session_callback_set(
+	    t->session, LIBSSH2_CALLBACK_SEND, (void *)send_cb);
+	libssh2_session_callback_set(
+	    t->session, LIBSSH2_CALLBACK_RECV, (void *)recv_cb);
 	libssh2_session_set_blocking(t->session, 0);
-	libssh2_session_method_pref(t->session, LIBSSH2_METHOD_HOSTKEY,
-	    OPT_HOSTKEY_METHODS);
+	libssh2_session_method_pref(
+	    t->session, LIBSSH2_METHOD_HOSTKEY, OPT_HOSTKEY_METHODS);
 	if (t->site.compression) {
 		libssh2_session_flag(t->session, LIBSSH2_FLAG_COMPRESS, 1);
-		libssh2_session_method_pref(t->session, LIBSSH2_METHOD_COMP_CS,
-		    comp);
-		libssh2_session_method_pref(t->session, LIBSSH2_METHOD_COMP_SC,
-		    comp);
+		libssh2_session_method_pref(
+		    t->session, LIBSSH2_METHOD_COMP_CS, comp);
+		libssh2_session_method_pref(
+		    t->session, LIBSSH2_METHOD_COMP_SC, comp);
 	}
 	t->last_rx = opt_clock_ms();
 	t->phase = PH_HANDSHAKE;
@@ -1053,10 +1066,11 @@ start_handshake(struct opt_tunnel *t)
 static bool
 session_broken(int r)
 {
-	return r == LIBSSH2_ERROR_SOCKET_SEND || r == LIBSSH2_ERROR_SOCKET_RECV ||
-	    r == LIBSSH2_ERROR_SOCKET_DISCONNECT || r == LIBSSH2_ERROR_TIMEOUT ||
-	    r == LIBSSH2_ERROR_BAD_USE || r == LIBSSH2_ERROR_DECRYPT ||
-	    r == LIBSSH2_ERROR_ALLOC;
+	return r == LIBSSH2_ERROR_SOCKET_SEND ||
+	    r == LIBSSH2_ERROR_SOCKET_RECV ||
+	    r == LIBSSH2_ERROR_SOCKET_DISCONNECT ||
+	    r == LIBSSH2_ERROR_TIMEOUT || r == LIBSSH2_ERROR_BAD_USE ||
+	    r == LIBSSH2_ERROR_DECRYPT || r == LIBSSH2_ERROR_ALLOC;
 }
 
 static const char *
@@ -1088,8 +1102,8 @@ check_hostkey(struct opt_tunnel *t)
 		    "type=%s fingerprint=%s", k.name, fp);
 		return 0;
 	}
-	r = opt_knownhosts_check(t->known_hosts, t->site.host, t->site.port,
-	    &k, old, sizeof(old), &e);
+	r = opt_knownhosts_check(t->known_hosts, t->site.host, t->site.port, &k,
+	    old, sizeof(old), &e);
 	if (r == -1) {
 		session_failed(t, "hostkey-failed", e.text, false);
 		return -1;
@@ -1124,8 +1138,8 @@ check_hostkey(struct opt_tunnel *t)
 		session_failed(t, "down", why, false);
 		return -1;
 	}
-	if (opt_knownhosts_pin(t->known_hosts, t->site.host, t->site.port, &k,
-		&e) == -1) {
+	if (opt_knownhosts_pin(
+	        t->known_hosts, t->site.host, t->site.port, &k, &e) == -1) {
 		strlcpy(t->pinned_fp, fp, sizeof(t->pinned_fp));
 		opt_log(&t->log, OPT_LOG_WARN, "hostkey-pinned-in-memory",
 		    "type=%s fingerprint=%s error=%s", k.name, fp,
@@ -1143,10 +1157,10 @@ session_up(struct opt_tunnel *t)
 	const char *comp;
 
 	comp = libssh2_session_methods(t->session, LIBSSH2_METHOD_COMP_CS);
-	strlcpy(t->st.compression, comp ? comp : "none",
-	    sizeof(t->st.compression));
-	libssh2_keepalive_config(t->session, 1,
-	    (unsigned)t->site.keepalive_interval);
+	strlcpy(
+	    t->st.compression, comp ? comp : "none", sizeof(t->st.compression));
+	libssh2_keepalive_config(
+	    t->session, 1, (unsigned)t->site.keepalive_interval);
 	t->phase = PH_UP;
 	t->up_since = opt_clock_ms();
 	t->last_rx = t->up_since;
@@ -1176,10 +1190,11 @@ setup_step(struct opt_tunnel *t, short revents)
 		if (!(revents & (POLLOUT | POLLERR | POLLHUP)))
 			return;
 		if (getsockopt(t->sock, SOL_SOCKET, SO_ERROR, &err, &len) ==
-			-1 ||
+		        -1 ||
 		    err != 0) {
-			snprintf(why, sizeof(why), "cannot connect to %s port %d: %s",
-			    t->site.host, t->site.port, strerror(err));
+			snprintf(why, sizeof(why),
+			    "cannot connect to %s port %d: %s", t->site.host,
+			    t->site.port, strerror(err));
 			if (++t->addr_i < t->naddrs) {
 				connect_next(t);
 				return;
@@ -1219,8 +1234,8 @@ setup_step(struct opt_tunnel *t, short revents)
 			session_failed(t, "down", why, false);
 			return;
 		}
-		opt_log(&t->log, OPT_LOG_INFO, "auth", "user=%s method=publickey",
-		    t->site.user);
+		opt_log(&t->log, OPT_LOG_INFO, "auth",
+		    "user=%s method=publickey", t->site.user);
 		t->phase = PH_KEEPER;
 		/* FALLTHROUGH */
 	case PH_KEEPER:
@@ -1230,13 +1245,14 @@ setup_step(struct opt_tunnel *t, short revents)
 			if (r == LIBSSH2_ERROR_EAGAIN)
 				return;
 			if (session_broken(r)) {
-				session_failed(t, "down", ssh_error(t->session),
-				    false);
+				session_failed(
+				    t, "down", ssh_error(t->session), false);
 				return;
 			}
 			opt_log(&t->log, OPT_LOG_WARN, "no-idle-channel",
-			    "error=%s", opt_log_quote(why, sizeof(why),
-					    ssh_error(t->session)));
+			    "error=%s",
+			    opt_log_quote(
+			        why, sizeof(why), ssh_error(t->session)));
 		}
 		session_up(t);
 		return;
@@ -1246,7 +1262,6 @@ setup_step(struct opt_tunnel *t, short revents)
 }
 
 /* --- forwarding ------------------------------------------------------- */
-
 
 /*
  * direct-tcpip, as libssh2_channel_direct_tcpip_ex opens it, but with
@@ -1261,9 +1276,9 @@ open_direct(struct opt_tunnel *t, struct job *j)
 	unsigned window = LIBSSH2_CHANNEL_WINDOW_DEFAULT;
 
 	if (t->down_bucket.on && 2 * t->down_bucket.cap < window)
-		window = (unsigned)(2 * t->down_bucket.cap) < 65536 ?
-		    65536 :
-		    (unsigned)(2 * t->down_bucket.cap);
+		window = (unsigned)(2 * t->down_bucket.cap) < 65536
+		    ? 65536
+		    : (unsigned)(2 * t->down_bucket.cap);
 	p[0] = (unsigned char)(hl >> 24), p[1] = (unsigned char)(hl >> 16);
 	p[2] = (unsigned char)(hl >> 8), p[3] = (unsigned char)hl;
 	memcpy(p + 4, j->printer, hl);
@@ -1271,12 +1286,15 @@ open_direct(struct opt_tunnel *t, struct job *j)
 	p[0] = 0, p[1] = 0, p[2] = (unsigned char)(j->printer_port >> 8);
 	p[3] = (unsigned char)j->printer_port;
 	p += 4;
-	memcpy(p, "\0\0\0\x09" "127.0.0.1" "\0\0\0\0", 17);
+	memcpy(p,
+	    "\0\0\0\x09"
+	    "127.0.0.1"
+	    "\0\0\0\0",
+	    17);
 	p += 17;
 	return libssh2_channel_open_ex(t->session, "direct-tcpip",
-	    sizeof("direct-tcpip") - 1, window,
-	    LIBSSH2_CHANNEL_PACKET_DEFAULT, (char *)msg,
-	    (unsigned)(p - msg));
+	    sizeof("direct-tcpip") - 1, window, LIBSSH2_CHANNEL_PACKET_DEFAULT,
+	    (char *)msg, (unsigned)(p - msg));
 }
 
 /* Returns -1 when the session is broken. */
@@ -1312,12 +1330,13 @@ open_step(struct opt_tunnel *t)
 	}
 	r = libssh2_session_last_errno(t->session);
 	if (r == LIBSSH2_ERROR_EAGAIN)
-		return 0;
+		return flush_obuf(t); /* the open goes on the wire now */
 	t->opening = NULL;
 	if (session_broken(r))
 		return -1;
-	snprintf(why, sizeof(why), "cannot reach printer %s:%d from the site: %s",
-	    j->printer, j->printer_port, ssh_error(t->session));
+	snprintf(why, sizeof(why),
+	    "cannot reach printer %s:%d from the site: %s", j->printer,
+	    j->printer_port, ssh_error(t->session));
 	fail_job(j, why);
 	if (j->probe && j->l != NULL) {
 		strlcpy(j->l->probe, "failed", sizeof(j->l->probe));
@@ -1329,11 +1348,11 @@ open_step(struct opt_tunnel *t)
 }
 
 static void
-compact(unsigned char *buf, size_t *off, size_t *len)
+compact(unsigned char *buf, size_t size, size_t *off, size_t *len)
 {
 	if (*off == *len) {
 		*off = *len = 0;
-	} else if (*off > JOB_BUF / 2) {
+	} else if (*off > size / 2) {
 		memmove(buf, buf + *off, *len - *off);
 		*len -= *off;
 		*off = 0;
@@ -1346,13 +1365,17 @@ pump(struct opt_tunnel *t, struct job *j)
 {
 	size_t sent, room;
 	ssize_t n;
+	bool more = false; /* the client had more than the buffer took */
 
 	/* client -> up buffer */
-	compact(j->up, &j->up_off, &j->up_len);
-	if (!j->client_eof && j->up_len < JOB_BUF) {
-		n = read(j->fd, j->up + j->up_len, JOB_BUF - j->up_len);
+	compact(j->up, UP_BUF, &j->up_off, &j->up_len);
+	if (!j->client_eof && j->up_len < UP_BUF) {
+		size_t want = UP_BUF - j->up_len;
+
+		n = read(j->fd, j->up + j->up_len, want);
 		if (n > 0) {
 			j->up_len += (size_t)n;
+			more = (size_t)n == want;
 		} else if (n == 0) {
 			j->client_eof = true;
 		} else if (errno != EAGAIN && errno != EINTR) {
@@ -1368,10 +1391,16 @@ pump(struct opt_tunnel *t, struct job *j)
 	    (!t->up_bucket.on || sent < obuf_high(t) / 2)) {
 		size_t len = j->up_len - j->up_off;
 
+		/* Whole packets while the client keeps sending: a short
+		 * tail waits for the next read (work_pending() makes that
+		 * pass come at once) instead of becoming a packet of its
+		 * own, with its own MAC, padding and flush. */
+		if (more && len < PKT_MAX)
+			break;
 		if (t->up_bucket.on && len > obuf_high(t) / 2)
 			len = obuf_high(t) / 2;
-		n = libssh2_channel_write(j->ch, (char *)j->up + j->up_off,
-		    len);
+		n = libssh2_channel_write(
+		    j->ch, (char *)j->up + j->up_off, len);
 		if (n > 0) {
 			sent += (size_t)n;
 			j->up_off += (size_t)n;
@@ -1389,7 +1418,7 @@ pump(struct opt_tunnel *t, struct job *j)
 		close_job(t, j);
 		return 0;
 	}
-	compact(j->up, &j->up_off, &j->up_len);
+	compact(j->up, UP_BUF, &j->up_off, &j->up_len);
 	if (j->client_eof && j->up_off == j->up_len && !j->eof_sent) {
 		n = libssh2_channel_send_eof(j->ch);
 		if (n == 0)
@@ -1405,13 +1434,13 @@ pump(struct opt_tunnel *t, struct job *j)
 	/* channel -> down buffer; under a limit only as much as the
 	 * tokens allow: what is not read is not acknowledged, and the site
 	 * stops sending once the channel's window is used up */
-	compact(j->down, &j->down_off, &j->down_len);
-	while (!j->chan_eof && j->down_len < JOB_BUF &&
+	compact(j->down, DOWN_BUF, &j->down_off, &j->down_len);
+	while (!j->chan_eof && j->down_len < DOWN_BUF &&
 	    (room = opt_bucket_allow(&t->down_bucket, opt_clock_ms())) > 0) {
-		if (room > JOB_BUF - j->down_len)
-			room = JOB_BUF - j->down_len;
-		n = libssh2_channel_read(j->ch, (char *)j->down + j->down_len,
-		    room);
+		if (room > DOWN_BUF - j->down_len)
+			room = DOWN_BUF - j->down_len;
+		n = libssh2_channel_read(
+		    j->ch, (char *)j->down + j->down_len, room);
 		if (n > 0) {
 			j->down_len += (size_t)n;
 			j->bytes_down += (unsigned long long)n;
@@ -1431,8 +1460,8 @@ pump(struct opt_tunnel *t, struct job *j)
 	}
 	/* down buffer -> client */
 	while (j->down_off < j->down_len) {
-		n = send(j->fd, j->down + j->down_off, j->down_len - j->down_off,
-		    MSG_NOSIGNAL);
+		n = send(j->fd, j->down + j->down_off,
+		    j->down_len - j->down_off, MSG_NOSIGNAL);
 		if (n > 0) {
 			j->down_off += (size_t)n;
 			continue;
@@ -1446,11 +1475,12 @@ pump(struct opt_tunnel *t, struct job *j)
 		close_job(t, j);
 		return 0;
 	}
-	compact(j->down, &j->down_off, &j->down_len);
+	compact(j->down, DOWN_BUF, &j->down_off, &j->down_len);
 	if (j->chan_eof && j->down_off == j->down_len) {
 		if (!j->client_eof || j->up_off < j->up_len) {
-			fail_job(j, "the printer closed before the end of the "
-				    "job");
+			fail_job(j,
+			    "the printer closed before the end of the "
+			    "job");
 			close_job(t, j);
 			return 0;
 		}
@@ -1526,7 +1556,7 @@ probes_check(struct opt_tunnel *t, unsigned before)
  * site refused it), arriving bytes still show the peer is alive.
  */
 static int
-drain(struct opt_tunnel *t)
+drain(struct opt_tunnel *t, bool readable)
 {
 	char buf[256];
 	ssize_t n;
@@ -1540,6 +1570,8 @@ drain(struct opt_tunnel *t)
 		}
 		return 0;
 	}
+	if (!readable)
+		return 0; /* no recv() that can only say EAGAIN */
 	while ((n = libssh2_channel_read(t->keeper, buf, sizeof(buf))) > 0)
 		;
 	if (n < 0 && n != LIBSSH2_ERROR_EAGAIN && session_broken((int)n))
@@ -1551,13 +1583,13 @@ drain(struct opt_tunnel *t)
 
 /* Returns -1 when the session broke. */
 static int
-forward(struct opt_tunnel *t)
+forward(struct opt_tunnel *t, bool readable)
 {
 	struct job *j, *next;
 	unsigned probes = t->probes_running, i = 0, start;
 	size_t count = 0;
 
-	if (drain(t) == -1 || open_step(t) == -1)
+	if (drain(t, readable) == -1 || open_step(t) == -1)
 		return -1;
 	/* Round robin: a different job goes first on each pass. */
 	for (j = t->jobs; j != NULL; j = j->next)
@@ -1599,7 +1631,7 @@ work_pending(const struct opt_tunnel *t)
 		if (j->up_off < j->up_len && obuf_pending(t) < obuf_high(t) &&
 		    libssh2_channel_window_write_ex(j->ch, NULL) > 0)
 			return true;
-		if (j->chan_eof || j->down_len >= JOB_BUF ||
+		if (j->chan_eof || j->down_len >= DOWN_BUF ||
 		    (t->down_bucket.on && t->down_bucket.tokens < 1))
 			continue;
 		libssh2_channel_window_read_ex(j->ch, &avail, NULL);
@@ -1679,8 +1711,8 @@ reload(struct opt_tunnel *t)
 			opt_log(&t->log, OPT_LOG_ERROR, "bind-failed",
 			    "channel=%d error=%s", c->id,
 			    opt_log_quote(q, sizeof(q), e.text));
-			opt_state_text(l->last_error, sizeof(l->last_error),
-			    e.text);
+			opt_state_text(
+			    l->last_error, sizeof(l->last_error), e.text);
 		}
 		if (t->phase == PH_UP && !t->draining)
 			set_listening(t, l, true);
@@ -1805,12 +1837,15 @@ poll_timeout(struct opt_tunnel *t, long long now)
 	 * since build_poll() left POLLOUT out). */
 	if (t->phase == PH_UP && obuf_pending(t) > 0 && t->up_bucket.on) {
 		opt_bucket_allow(&t->up_bucket, now);
-		until = MIN(until, now + opt_bucket_wait(&t->up_bucket,
-					MIN(obuf_pending(t), 4096)));
+		until = MIN(until,
+		    now +
+		        opt_bucket_wait(
+		            &t->up_bucket, MIN(obuf_pending(t), 4096)));
 	}
 	if (t->phase == PH_UP && t->jobs != NULL && t->down_bucket.on &&
 	    opt_bucket_allow(&t->down_bucket, now) == 0)
-		until = MIN(until, now + opt_bucket_wait(&t->down_bucket, 4096));
+		until =
+		    MIN(until, now + opt_bucket_wait(&t->down_bucket, 4096));
 	return until <= now ? 0 : (int)(until - now);
 }
 
@@ -1855,7 +1890,7 @@ build_poll(struct opt_tunnel *t, struct pollfd *pfd, size_t cap,
 
 		if (j->fd == -1 || j->phase != JOB_RUNNING)
 			continue;
-		if (!j->client_eof && j->up_len < JOB_BUF)
+		if (!j->client_eof && j->up_len < UP_BUF)
 			ev |= POLLIN;
 		if (j->down_off < j->down_len)
 			ev |= POLLOUT;
@@ -1909,7 +1944,8 @@ opt_tunnel_run(struct opt_tunnel *t, struct opt_error *e)
 		if ((pfd[0].revents & POLLIN) && handle_signals(t) &&
 		    t->phase != PH_UP)
 			break; /* nothing to drain */
-		if (t->draining && (t->jobs == NULL || now >= t->drain_deadline))
+		if (t->draining &&
+		    (t->jobs == NULL || now >= t->drain_deadline))
 			break;
 
 		if (t->phase == PH_WAIT) {
@@ -1935,7 +1971,7 @@ opt_tunnel_run(struct opt_tunnel *t, struct opt_error *e)
 				accept_jobs(t, ls[i]);
 		if (t->probe_pending && !t->draining)
 			start_probes(t);
-		if (forward(t) == -1) {
+		if (forward(t, (pfd[1].revents & POLLIN) != 0) == -1) {
 			session_failed(t, "down", ssh_error(t->session), false);
 			continue;
 		}
@@ -1955,14 +1991,18 @@ opt_tunnel_run(struct opt_tunnel *t, struct opt_error *e)
 			session_failed(t, "down", why, false);
 			continue;
 		}
-		if (obuf_pending(t) > 0 && now - t->last_tx > dead_after_ms(t)) {
-			session_failed(t, "down", "the site takes no data",
-			    false);
+		if (obuf_pending(t) > 0 &&
+		    now - t->last_tx > dead_after_ms(t)) {
+			session_failed(
+			    t, "down", "the site takes no data", false);
 			continue;
 		}
-		if ((t->state_dirty || t->st.wire_up != t->written_up ||
-			t->st.wire_down != t->written_down || t->st.rate_up ||
-			t->st.rate_down) &&
+		/* Not while a channel open is in flight: the state write
+		 * would sit between a job's connect and its first byte. */
+		if (t->opening == NULL &&
+		    (t->state_dirty || t->st.wire_up != t->written_up ||
+		        t->st.wire_down != t->written_down || t->st.rate_up ||
+		        t->st.rate_down) &&
 		    now - t->state_written >= 1000) {
 			t->written_up = t->st.wire_up;
 			t->written_down = t->st.wire_down;
@@ -2020,11 +2060,11 @@ opt_tunnel_prepare(struct opt_tunnel **out, const struct opt_tunnel_opts *o,
 	apply_throttle(t);
 	snprintf(name, sizeof(name), "%s.log", o->site);
 	if (opt_paths_site(&t->paths, o->site, "known_hosts", t->known_hosts,
-		sizeof(t->known_hosts), e) == -1 ||
+	        sizeof(t->known_hosts), e) == -1 ||
 	    opt_paths_run(&t->paths, o->site, ".state", t->state_path,
-		sizeof(t->state_path), e) == -1 ||
+	        sizeof(t->state_path), e) == -1 ||
 	    opt_paths_join(logpath, sizeof(logpath), e, t->paths.log, name,
-		(char *)NULL) == -1)
+	        (char *)NULL) == -1)
 		goto fail_cs;
 	if (!o->foreground && opt_dir_make(t->paths.log, e) == -1)
 		goto fail_cs;
@@ -2078,12 +2118,12 @@ opt_tunnel_pin_first(struct opt_tunnel *t, int timeout_ms)
 	struct opt_error e;
 
 	if (t->site.host_key_check != OPT_HOSTKEY_ACCEPT_NEW ||
-	    opt_hostkey_fetch(t->site.host, t->site.port, timeout_ms, &k,
-		blob, sizeof(blob), &e) == -1 ||
-	    opt_knownhosts_check(t->known_hosts, t->site.host, t->site.port,
-		&k, old, sizeof(old), &e) != OPT_HK_NOTFOUND ||
-	    opt_knownhosts_pin(t->known_hosts, t->site.host, t->site.port, &k,
-		&e) == -1)
+	    opt_hostkey_fetch(t->site.host, t->site.port, timeout_ms, &k, blob,
+	        sizeof(blob), &e) == -1 ||
+	    opt_knownhosts_check(t->known_hosts, t->site.host, t->site.port, &k,
+	        old, sizeof(old), &e) != OPT_HK_NOTFOUND ||
+	    opt_knownhosts_pin(
+	        t->known_hosts, t->site.host, t->site.port, &k, &e) == -1)
 		return;
 	opt_fingerprint(k.blob, k.len, fp, sizeof(fp));
 	opt_log(&t->log, OPT_LOG_INFO, "hostkey-pinned",
