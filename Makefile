@@ -16,7 +16,7 @@ PROVE ?= prove
 PROVE_FLAGS ?=
 
 NOCONFIG_GOALS := clean distclean help deb
-DEPS_GOALS := check check-valgrind demo
+DEPS_GOALS := check check-valgrind demo bench
 
 ifneq ($(filter $(DEPS_GOALS),$(MAKECMDGOALS)),)
 ifeq ($(OPT_DEPS_DONE),)
@@ -75,7 +75,7 @@ $(FLAGS_FILE): FORCE
 		printf '%s\n' '$(BUILD_SIG)' >$@
 FORCE:
 
-.PHONY: all check clean distclean install uninstall deb demo help FORCE
+.PHONY: all check clean distclean install uninstall deb demo bench help FORCE
 
 all: $(TOOLS)
 
@@ -150,6 +150,11 @@ check-valgrind: all $(TEST_PROGS)
 
 demo: all $(TEST_PROGS)
 	scripts/demo
+
+# make bench [BENCH_FLAGS=...]: opt against ssh + autossh + trickle, as
+# root; writes bench/results/latest.md (see bench/README).
+bench: all $(TEST_PROGS)
+	bench/run $(BENCH_FLAGS)
 
 # Where the files that are neither programs nor pages go.
 systemdunitdir = $(prefix)/lib/systemd/system
@@ -240,7 +245,7 @@ distclean: clean
 		autom4te.cache dist
 
 help:
-	@echo "targets: all check demo install uninstall deb clean distclean"
-	@echo "variables: SANITIZE=1 DESTDIR= prefix= sysconfdir= PROVE_FLAGS=-v"
+	@echo "targets: all check check-valgrind fuzz demo bench install uninstall deb clean distclean"
+	@echo "variables: SANITIZE=1 DESTDIR= prefix= sysconfdir= PROVE_FLAGS=-v FUZZ_SECONDS= BENCH_FLAGS="
 
 -include $(OBJ:.o=.d)
