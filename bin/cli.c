@@ -25,6 +25,8 @@ cli_init(struct cli *c, const char *prog)
 	c->prog = prog;
 	c->format = OPT_FMT_TABLE;
 	c->color = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
+	/* getopt says nothing itself: cli_option does, in the one format. */
+	opterr = 0;
 }
 
 /*
@@ -32,7 +34,7 @@ cli_init(struct cli *c, const char *prog)
  * unknown option or a missing value is a usage error here, so that each
  * tool's switch only lists its own options.
  */
-int
+static int
 cli_option(struct cli *c, int ch, char *const *argv, void (*usage)(void))
 {
 	char q[OPT_QUOTE_BUF];
@@ -80,6 +82,41 @@ cli_option(struct cli *c, int ch, char *const *argv, void (*usage)(void))
 	default:
 		return 0;
 	}
+}
+
+/*
+ * getopt_long(3) over the tool's options and those every tool shares,
+ * which are handled here; returns the tool's own, and -1 at the end.
+ */
+int
+cli_getopt(struct cli *c, int argc, char **argv, const struct option *longopts,
+    void (*usage)(void))
+{
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, CLI_SHORT_OPTS, longopts, NULL)) !=
+	    -1)
+		if (!cli_option(c, ch, argv, usage))
+			break;
+	return ch;
+}
+
+/* The command: the first operand, which every tool but opt-status needs. */
+const char *
+cli_command(const struct cli *c, int argc, char **argv)
+{
+	if (argc < 1)
+		cli_usage_error(c, "missing command");
+	return argv[0];
+}
+
+void
+cli_unknown_command(const struct cli *c, const char *cmd)
+{
+	char q[OPT_QUOTE_BUF];
+
+	cli_usage_error(
+	    c, "unknown command '%s'", opt_quote(q, sizeof(q), cmd));
 }
 
 void
@@ -141,6 +178,59 @@ cli_lock(const struct cli *c, struct opt_lock *l)
 
 	if (opt_lock_take(&c->paths, cli_lock_wait_ms(), l, &e) == -1)
 		cli_fail(c, NULL, &e);
+}
+
+/* Before an edit of a site: the paths, the defaults, the site, then the
+ * config lock. */
+void
+cli_site_lock(
+    struct cli *c, const char *site, struct opt_defaults *d, struct opt_lock *l)
+{
+	cli_paths(c);
+	cli_defaults(c, d);
+	cli_site_exists(c, site);
+	cli_lock(c, l);
+}
+
+/*
+ * A listing: the rows of the one site named, or of every site (site is
+ * NULL), printed in the format asked for.  The site named must exist
+ * and read, or the program ends with its error; of every site, a broken
+ * one is reported and skipped, and the others are still listed.
+ * Returns the status to exit with: the first error's, if any.
+ */
+int
+cli_site_table(const struct cli *c, const struct opt_column *cols, size_t ncols,
+    const char *site, cli_rows_fn *rows, const struct opt_defaults *d)
+{
+	char (*ids)[OPT_SITE_ID_MAX + 1] = NULL;
+	struct opt_table t;
+	struct opt_error e;
+	size_t i, n = 1;
+	int status = EX_OK;
+
+	if (site != NULL)
+		cli_site_exists(c, site);
+	else if (opt_site_list(&c->paths, &ids, &n, &e) == -1)
+		cli_fail(c, NULL, &e);
+	opt_table_init(&t, cols, ncols);
+	for (i = 0; i < n; i++) {
+		const char *id = ids != NULL ? ids[i] : site;
+
+		if (rows(&t, d, id, &e) == 0)
+			continue;
+		if (ids == NULL)
+			cli_fail(c, id, &e);
+		cli_warn(c, id, &e);
+		if (status == EX_OK)
+			status = e.status;
+	}
+	free(ids);
+	if (opt_table_print(&t, stdout, c->format, c->color) == -1 &&
+	    status == EX_OK)
+		status = EX_IOERR;
+	opt_table_free(&t);
+	return status;
 }
 
 /*

@@ -6,6 +6,7 @@
 #ifndef OPT_CLI_H
 #define OPT_CLI_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdnoreturn.h>
 
@@ -40,13 +41,24 @@ enum {
 	    {"json", no_argument, NULL, CLI_OPT_JSON}
 
 void cli_init(struct cli *, const char *);
-int cli_option(struct cli *, int, char *const *, void (*)(void));
+int cli_getopt(
+    struct cli *, int, char **, const struct option *, void (*)(void));
+const char *cli_command(const struct cli *, int, char **);
+noreturn void cli_unknown_command(const struct cli *, const char *);
 void cli_paths(struct cli *);
 int cli_lock_wait_ms(void);
 void cli_site_id(const struct cli *, const char *);
 void cli_site_exists(const struct cli *, const char *);
 void cli_defaults(const struct cli *, struct opt_defaults *);
 void cli_lock(const struct cli *, struct opt_lock *);
+void cli_site_lock(
+    struct cli *, const char *, struct opt_defaults *, struct opt_lock *);
+
+/* Adds the rows of a site to a listing; -1 with the error if it cannot. */
+typedef int cli_rows_fn(struct opt_table *, const struct opt_defaults *,
+    const char *, struct opt_error *);
+int cli_site_table(const struct cli *, const struct opt_column *, size_t,
+    const char *, cli_rows_fn *, const struct opt_defaults *);
 void cli_split_pairs(const struct cli *, int, char **, int);
 const char *cli_value(const char *);
 void cli_reload_tunnel(const struct cli *, const char *);

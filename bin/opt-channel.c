@@ -56,16 +56,39 @@ channel_id(const char *site, const char *arg)
 	return id;
 }
 
-/* Loads what an edit needs, in the order that reports problems best. */
+/* An edit of a site's channels.conf: what it reads, under the lock. */
+struct edit {
+	struct opt_defaults d;
+	struct opt_site s;
+	struct opt_channels cs;
+	struct opt_lock l;
+};
+
+/* Takes the lock and loads what an edit needs, in the order that reports
+ * problems best. */
 static void
-load_site(const char *site, struct opt_defaults *d, struct opt_site *s,
-    struct opt_channels *cs)
+edit_begin(const char *site, struct edit *ed)
 {
 	struct opt_error e;
 
-	if (opt_site_load(&cli.paths, d, site, s, &e) == -1 ||
-	    opt_channels_load(&cli.paths, site, cs, &e) == -1)
+	cli_site_lock(&cli, site, &ed->d, &ed->l);
+	if (opt_site_load(&cli.paths, &ed->d, site, &ed->s, &e) == -1 ||
+	    opt_channels_load(&cli.paths, site, &ed->cs, &e) == -1)
 		cli_fail(&cli, site, &e);
+}
+
+/* Saves channels.conf and releases the lock; a running tunnel of the
+ * site re-reads it. */
+static void
+edit_end(const char *site, struct edit *ed)
+{
+	struct opt_error e;
+
+	if (opt_channels_save(&cli.paths, &ed->cs, &e) == -1)
+		cli_fail(&cli, site, &e);
+	opt_lock_release(&ed->l);
+	opt_channels_free(&ed->cs);
+	cli_reload_tunnel(&cli, site);
 }
 
 static void
@@ -84,12 +107,9 @@ static int
 cmd_add(int argc, char **argv, const char *listen, const char *desc)
 {
 	struct opt_channel c = {0}, *nc;
-	struct opt_channels cs;
-	struct opt_defaults d;
 	struct opt_ports ports;
-	struct opt_site s;
 	struct opt_error e;
-	struct opt_lock l;
+	struct edit ed;
 	const char *site;
 
 	if (argc != 3)
@@ -101,26 +121,20 @@ cmd_add(int argc, char **argv, const char *listen, const char *desc)
 	    (desc && opt_channel_set(&c, "description", desc, &e) == -1))
 		cli_fail(&cli, site, &e);
 
-	cli_paths(&cli);
-	cli_defaults(&cli, &d);
-	cli_site_exists(&cli, site);
-	cli_lock(&cli, &l);
-	load_site(site, &d, &s, &cs);
+	edit_begin(site, &ed);
 	if (listen != NULL) {
-		check_port(&s, c.listen, 0);
+		check_port(&ed.s, c.listen, 0);
 	} else {
 		if (opt_ports_load(&cli.paths, &ports, &e) == -1 ||
-		    opt_port_allocate(&ports, &d, s.bind, &c.listen, &e) == -1)
+		    opt_port_allocate(
+		        &ports, &ed.d, ed.s.bind, &c.listen, &e) == -1)
 			cli_fail(&cli, site, &e);
 		opt_ports_free(&ports);
 	}
-	if ((nc = opt_channels_add(&cs, &c, &e)) == NULL ||
-	    opt_channels_save(&cli.paths, &cs, &e) == -1)
+	if ((nc = opt_channels_add(&ed.cs, &c, &e)) == NULL)
 		cli_fail(&cli, site, &e);
-	opt_lock_release(&l);
 	c = *nc;
-	opt_channels_free(&cs);
-	cli_reload_tunnel(&cli, site);
+	edit_end(site, &ed);
 
 	if (cli.format == OPT_FMT_JSON) {
 		printf("{\"site\":\"%s\",\"id\":%d,\"listen\":%d,\"printer\":",
@@ -146,11 +160,9 @@ cmd_add(int argc, char **argv, const char *listen, const char *desc)
 static int
 cmd_remove(int argc, char **argv)
 {
-	struct opt_channels cs;
-	struct opt_defaults d;
-	struct opt_site s;
+	const struct opt_channel *c;
 	struct opt_error e;
-	struct opt_lock l;
+	struct edit ed;
 	const char *site;
 	int id, port;
 
@@ -159,19 +171,12 @@ cmd_remove(int argc, char **argv)
 	site = argv[1];
 	cli_site_id(&cli, site);
 	id = channel_id(site, argv[2]);
-	cli_paths(&cli);
-	cli_defaults(&cli, &d);
-	cli_site_exists(&cli, site);
-	cli_lock(&cli, &l);
-	load_site(site, &d, &s, &cs);
-	port = opt_channels_find(&cs, id) ? opt_channels_find(&cs, id)->listen :
-					    0;
-	if (opt_channels_remove(&cs, id, &e) == -1 ||
-	    opt_channels_save(&cli.paths, &cs, &e) == -1)
+	edit_begin(site, &ed);
+	c = opt_channels_find(&ed.cs, id);
+	port = c != NULL ? c->listen : 0;
+	if (opt_channels_remove(&ed.cs, id, &e) == -1)
 		cli_fail(&cli, site, &e);
-	opt_lock_release(&l);
-	opt_channels_free(&cs);
-	cli_reload_tunnel(&cli, site);
+	edit_end(site, &ed);
 	if (!cli.quiet)
 		printf("%s: channel %d removed, port %d is free\n", site, id,
 		    port);
@@ -188,11 +193,13 @@ static const struct opt_column channel_cols[] = {
 };
 
 static int
-site_rows(struct opt_table *t, const char *site, struct opt_error *e)
+site_rows(struct opt_table *t, const struct opt_defaults *d, const char *site,
+    struct opt_error *e)
 {
 	struct opt_channels cs;
 	size_t i;
 
+	(void)d; /* channels.conf has no defaults */
 	if (opt_channels_load(&cli.paths, site, &cs, e) == -1)
 		return -1;
 	for (i = 0; i < cs.n; i++) {
@@ -212,51 +219,22 @@ site_rows(struct opt_table *t, const char *site, struct opt_error *e)
 static int
 cmd_list(int argc, char **argv)
 {
-	char (*ids)[OPT_SITE_ID_MAX + 1] = NULL;
-	struct opt_table t;
-	struct opt_error e;
-	size_t i, n;
-	int status = EX_OK;
-
 	if (argc > 2)
 		cli_usage_error(&cli, "list takes at most one SITE");
 	if (argc == 2)
 		cli_site_id(&cli, argv[1]);
 	cli_paths(&cli);
-	opt_table_init(&t, channel_cols,
-	    sizeof(channel_cols) / sizeof(channel_cols[0]));
-	if (argc == 2) {
-		cli_site_exists(&cli, argv[1]);
-		if (site_rows(&t, argv[1], &e) == -1)
-			cli_fail(&cli, argv[1], &e);
-	} else {
-		if (opt_site_list(&cli.paths, &ids, &n, &e) == -1)
-			cli_fail(&cli, NULL, &e);
-		for (i = 0; i < n; i++) {
-			if (site_rows(&t, ids[i], &e) == -1) {
-				cli_warn(&cli, ids[i], &e);
-				if (status == EX_OK)
-					status = e.status;
-			}
-		}
-		free(ids);
-	}
-	if (opt_table_print(&t, stdout, cli.format, cli.color) == -1 &&
-	    status == EX_OK)
-		status = EX_IOERR;
-	opt_table_free(&t);
-	return status;
+	return cli_site_table(&cli, channel_cols,
+	    sizeof(channel_cols) / sizeof(channel_cols[0]),
+	    argc == 2 ? argv[1] : NULL, site_rows, NULL);
 }
 
 static int
 cmd_set(int argc, char **argv)
 {
 	struct opt_channel scratch = {0}, *c;
-	struct opt_channels cs;
-	struct opt_defaults d;
-	struct opt_site s;
 	struct opt_error e;
-	struct opt_lock l;
+	struct edit ed;
 	const char *site;
 	int i, id, old_listen;
 
@@ -270,12 +248,8 @@ cmd_set(int argc, char **argv)
 		if (opt_channel_set(&scratch, argv[i], cli_value(argv[i]), &e) == -1)
 			cli_fail(&cli, site, &e);
 
-	cli_paths(&cli);
-	cli_defaults(&cli, &d);
-	cli_site_exists(&cli, site);
-	cli_lock(&cli, &l);
-	load_site(site, &d, &s, &cs);
-	if ((c = opt_channels_find(&cs, id)) == NULL) {
+	edit_begin(site, &ed);
+	if ((c = opt_channels_find(&ed.cs, id)) == NULL) {
 		opt_error_set(&e, EX_NOINPUT, "channel %d: no such channel",
 		    id);
 		cli_fail(&cli, site, &e);
@@ -284,12 +258,8 @@ cmd_set(int argc, char **argv)
 	for (i = 3; i < argc; i++)
 		opt_channel_set(c, argv[i], cli_value(argv[i]), NULL);
 	if (c->listen != old_listen)
-		check_port(&s, c->listen, id);
-	if (opt_channels_save(&cli.paths, &cs, &e) == -1)
-		cli_fail(&cli, site, &e);
-	opt_lock_release(&l);
-	opt_channels_free(&cs);
-	cli_reload_tunnel(&cli, site);
+		check_port(&ed.s, c->listen, id);
+	edit_end(site, &ed);
 	if (cli.verbose)
 		for (i = 3; i < argc; i++)
 			printf("%s: channel %d: %s = %s\n", site, id, argv[i],
@@ -301,15 +271,10 @@ int
 main(int argc, char **argv)
 {
 	const char *listen = NULL, *desc = NULL, *cmd;
-	char q[OPT_QUOTE_BUF];
 	int ch;
 
 	cli_init(&cli, "opt-channel");
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, CLI_SHORT_OPTS, longopts,
-		    NULL)) != -1) {
-		if (cli_option(&cli, ch, argv, usage))
-			continue;
+	while ((ch = cli_getopt(&cli, argc, argv, longopts, usage)) != -1) {
 		if (ch == OPT_LISTEN)
 			listen = optarg;
 		else if (ch == OPT_DESCRIPTION)
@@ -317,9 +282,7 @@ main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc < 1)
-		cli_usage_error(&cli, "missing command");
-	cmd = argv[0];
+	cmd = cli_command(&cli, argc, argv);
 	if ((listen || desc) && strcmp(cmd, "add") != 0)
 		cli_usage_error(&cli, "%s is an option of 'add' only",
 		    listen ? "--listen" : "--description");
@@ -335,6 +298,5 @@ main(int argc, char **argv)
 		return cli_flush(&cli, cmd_list(argc, argv));
 	if (strcmp(cmd, "set") == 0)
 		return cli_flush(&cli, cmd_set(argc, argv));
-	cli_usage_error(&cli, "unknown command '%s'",
-	    opt_quote(q, sizeof(q), cmd));
+	cli_unknown_command(&cli, cmd);
 }

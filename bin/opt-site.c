@@ -229,33 +229,14 @@ site_row(struct opt_table *t, const struct opt_defaults *d, const char *id,
 static int
 cmd_list(int argc)
 {
-	char (*ids)[OPT_SITE_ID_MAX + 1];
 	struct opt_defaults d;
-	struct opt_table t;
-	struct opt_error e;
-	size_t i, n;
-	int status = EX_OK;
 
 	if (argc != 1)
 		cli_usage_error(&cli, "list takes no SITE; see 'show'");
 	cli_paths(&cli);
 	cli_defaults(&cli, &d);
-	if (opt_site_list(&cli.paths, &ids, &n, &e) == -1)
-		cli_fail(&cli, NULL, &e);
-	opt_table_init(&t, site_cols, NSITE_COLS);
-	for (i = 0; i < n; i++) {
-		if (site_row(&t, &d, ids[i], &e) == -1) {
-			cli_warn(&cli, ids[i], &e);
-			if (status == EX_OK)
-				status = e.status;
-		}
-	}
-	free(ids);
-	if (opt_table_print(&t, stdout, cli.format, cli.color) == -1 &&
-	    status == EX_OK)
-		status = EX_IOERR;
-	opt_table_free(&t);
-	return cli_flush(&cli, status);
+	return cli_flush(&cli,
+	    cli_site_table(&cli, site_cols, NSITE_COLS, NULL, site_row, &d));
 }
 
 static int
@@ -301,10 +282,7 @@ cmd_set(int argc, char **argv)
 		if (opt_site_set(&s, argv[i], cli_value(argv[i]), &e) == -1)
 			cli_fail(&cli, site, &e);
 
-	cli_paths(&cli);
-	cli_defaults(&cli, &d);
-	cli_site_exists(&cli, site);
-	cli_lock(&cli, &l);
+	cli_site_lock(&cli, site, &d, &l);
 	if (opt_site_load(&cli.paths, &d, site, &s, &e) == -1)
 		cli_fail(&cli, site, &e);
 	for (i = 2; i < argc; i++)
@@ -626,11 +604,7 @@ main(int argc, char **argv)
 	int ch;
 
 	cli_init(&cli, "opt-site");
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, CLI_SHORT_OPTS, longopts,
-		    NULL)) != -1) {
-		if (cli_option(&cli, ch, argv, usage))
-			continue;
+	while ((ch = cli_getopt(&cli, argc, argv, longopts, usage)) != -1) {
 		if (ch == OPT_FORCE) {
 			force = true;
 			continue;
@@ -668,9 +642,7 @@ main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc < 1)
-		cli_usage_error(&cli, "missing command");
-	cmd = argv[0];
+	cmd = cli_command(&cli, argc, argv);
 
 	if (add.n > 0 && strcmp(cmd, "add") != 0)
 		cli_usage_error(&cli, "%s is an option of 'add' only",
@@ -698,9 +670,5 @@ main(int argc, char **argv)
 		return cli_flush(&cli, cmd_trust(argc, argv, fingerprint));
 	if (strcmp(cmd, "import") == 0)
 		return cli_flush(&cli, cmd_import(argc, argv));
-	{
-		char q[OPT_QUOTE_BUF];
-		cli_usage_error(&cli, "unknown command '%s'",
-		    opt_quote(q, sizeof(q), cmd));
-	}
+	cli_unknown_command(&cli, cmd);
 }

@@ -118,6 +118,21 @@ human_bytes(char *buf, size_t len, unsigned long long n)
 		snprintf(buf, len, "%.1f%c", v, units[u]);
 }
 
+/* A byte count or rate: in human units in the table, exact with -H. */
+static void
+bytes_cell(
+    struct opt_table *t, const char *key, unsigned long long n, bool human)
+{
+	char buf[32];
+
+	if (!human) {
+		opt_table_int(t, key, (long long)n);
+		return;
+	}
+	human_bytes(buf, sizeof(buf), n);
+	opt_table_str(t, key, buf);
+}
+
 static void
 human_age(char *buf, size_t len, long long s)
 {
@@ -198,28 +213,15 @@ text_rows(struct opt_table *sites, struct opt_table *chans,
 	opt_table_int(sites, "channels", (long long)st->nchannels);
 	opt_table_int(sites, "active", active);
 	opt_table_int(sites, "jobs", (long long)st->jobs);
-	if (human) {
-		human_bytes(buf, sizeof(buf), st->payload_up);
-		opt_table_str(sites, "sent", buf);
-	} else {
-		opt_table_int(sites, "sent", (long long)st->payload_up);
-	}
+	bytes_cell(sites, "sent", st->payload_up, human);
 	if (st->wire_up > 0 && st->payload_up > 0) {
 		snprintf(buf, sizeof(buf), "%.2f",
 		    (double)st->payload_up / (double)st->wire_up);
 		opt_table_str(sites, "ratio", buf);
 	}
 	if (st->pid > 0) {
-		if (human) {
-			human_bytes(buf, sizeof(buf), st->rate_up);
-			opt_table_str(sites, "rate_up", buf);
-			human_bytes(buf, sizeof(buf), st->rate_down);
-			opt_table_str(sites, "rate_down", buf);
-		} else {
-			opt_table_int(sites, "rate_up", (long long)st->rate_up);
-			opt_table_int(sites, "rate_down",
-			    (long long)st->rate_down);
-		}
+		bytes_cell(sites, "rate_up", st->rate_up, human);
+		bytes_cell(sites, "rate_down", st->rate_down, human);
 	}
 	opt_table_str(sites, "last_error", st->last_error);
 
@@ -235,16 +237,8 @@ text_rows(struct opt_table *sites, struct opt_table *chans,
 		opt_table_str(chans, "printer", buf);
 		opt_table_int(chans, "active", c->active);
 		opt_table_int(chans, "jobs", (long long)c->jobs);
-		if (human) {
-			human_bytes(buf, sizeof(buf), c->bytes_up);
-			opt_table_str(chans, "bytes_up", buf);
-			human_bytes(buf, sizeof(buf), c->bytes_down);
-			opt_table_str(chans, "bytes_down", buf);
-		} else {
-			opt_table_int(chans, "bytes_up", (long long)c->bytes_up);
-			opt_table_int(chans, "bytes_down",
-			    (long long)c->bytes_down);
-		}
+		bytes_cell(chans, "bytes_up", c->bytes_up, human);
+		bytes_cell(chans, "bytes_down", c->bytes_down, human);
 		opt_table_str(chans, "probe", c->probe);
 		opt_table_str(chans, "last_error", c->last_error);
 	}
@@ -297,96 +291,134 @@ json_site(FILE *f, const struct opt_state *st)
 	fputs("]}", f);
 }
 
+/* The metrics of --prometheus, in the order they are printed. */
+enum {
+	M_UP,
+	M_STATE,
+	M_WIRE_BYTES,
+	M_PAYLOAD_BYTES,
+	M_JOBS,
+	M_RECONNECTS,
+	M_CHANNEL_ACTIVE, /* the first metric of each channel */
+	M_CHANNEL_JOBS,
+	M_CHANNEL_BYTES,
+	M_CHANNEL_REACHABLE,
+	M_COUNT
+};
+
+static const struct {
+	const char *name, *type, *help;
+} metrics[M_COUNT] = {
+    [M_UP] = {"opt_tunnel_up", "gauge",
+        "Whether the site's tunnel is up (1) or not (0)."},
+    [M_STATE] = {"opt_tunnel_state", "gauge",
+        "The tunnel's state: 1 on the current one."},
+    [M_WIRE_BYTES] = {"opt_tunnel_wire_bytes_total", "counter",
+        "Bytes on the SSH connection, by direction."},
+    [M_PAYLOAD_BYTES] = {"opt_tunnel_payload_bytes_total", "counter",
+        "Print data bytes, by direction."},
+    [M_JOBS] = {"opt_tunnel_jobs_total", "counter", "Jobs accepted."},
+    [M_RECONNECTS] = {"opt_tunnel_reconnects_total", "counter",
+        "Sessions lost or attempts failed since the tunnel started."},
+    [M_CHANNEL_ACTIVE] = {"opt_tunnel_channel_active", "gauge",
+        "Jobs running on the channel."},
+    [M_CHANNEL_JOBS] = {"opt_tunnel_channel_jobs_total", "counter",
+        "Jobs accepted on the channel."},
+    [M_CHANNEL_BYTES] = {"opt_tunnel_channel_bytes_total", "counter",
+        "Print data bytes of the channel, by direction."},
+    [M_CHANNEL_REACHABLE] = {"opt_tunnel_channel_reachable", "gauge",
+        "The last probe of the printer: 1 reachable, 0 not."},
+};
+
+/* One line: NAME{site="SITE"[,channel="ID"][,direction="DIR"]} VALUE */
 static void
-prom_help(FILE *f, const char *name, const char *type, const char *help)
+prom_sample(FILE *f, int m, const char *site, const struct opt_state_channel *c,
+    const char *dir, unsigned long long value)
 {
-	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	fprintf(f, "%s{site=\"%s\"", metrics[m].name, site);
+	if (c != NULL)
+		fprintf(f, ",channel=\"%d\"", c->id);
+	if (dir != NULL)
+		fprintf(f, ",direction=\"%s\"", dir);
+	fprintf(f, "} %llu\n", value);
+}
+
+static void
+prom_channel(
+    FILE *f, int m, const char *site, const struct opt_state_channel *c)
+{
+	switch (m) {
+	case M_CHANNEL_ACTIVE:
+		prom_sample(f, m, site, c, NULL, c->active);
+		break;
+	case M_CHANNEL_JOBS:
+		prom_sample(f, m, site, c, NULL, c->jobs);
+		break;
+	case M_CHANNEL_BYTES:
+		prom_sample(f, m, site, c, "up", c->bytes_up);
+		prom_sample(f, m, site, c, "down", c->bytes_down);
+		break;
+	case M_CHANNEL_REACHABLE:
+		if (strcmp(c->probe, "unknown") != 0)
+			prom_sample(
+			    f, m, site, c, NULL, strcmp(c->probe, "ok") == 0);
+		break;
+	}
+}
+
+/* The lines of metric m for one site, or for each of its channels. */
+static void
+prom_site(FILE *f, int m, const struct opt_state *s)
+{
+	size_t k;
+	int t;
+
+	if (m >= M_CHANNEL_ACTIVE) {
+		for (k = 0; k < s->nchannels; k++)
+			prom_channel(f, m, s->site, &s->channels[k]);
+		return;
+	}
+	switch (m) {
+	case M_UP:
+		prom_sample(f, m, s->site, NULL, NULL, s->state == OPT_TS_UP);
+		break;
+	case M_STATE:
+		for (t = OPT_TS_CONNECTING; t <= OPT_TS_STALE; t++)
+			fprintf(f, "%s{site=\"%s\",state=\"%s\"} %d\n",
+			    metrics[m].name, s->site,
+			    opt_tstate_name((enum opt_tstate)t),
+			    (int)s->state == t);
+		break;
+	case M_WIRE_BYTES:
+		prom_sample(f, m, s->site, NULL, "up", s->wire_up);
+		prom_sample(f, m, s->site, NULL, "down", s->wire_down);
+		break;
+	case M_PAYLOAD_BYTES:
+		prom_sample(f, m, s->site, NULL, "up", s->payload_up);
+		prom_sample(f, m, s->site, NULL, "down", s->payload_down);
+		break;
+	case M_JOBS:
+		prom_sample(f, m, s->site, NULL, NULL, s->jobs);
+		break;
+	case M_RECONNECTS:
+		prom_sample(f, m, s->site, NULL, NULL, s->reconnects);
+		break;
+	}
 }
 
 /* node_exporter's textfile format; site ids need no label escaping. */
 static void
 prometheus(FILE *f, const struct opt_state *v, size_t n)
 {
-	size_t i, k;
-	int s;
+	size_t i;
+	int m;
 
-	prom_help(f, "opt_tunnel_up", "gauge",
-	    "Whether the site's tunnel is up (1) or not (0).");
-	for (i = 0; i < n; i++)
-		fprintf(f, "opt_tunnel_up{site=\"%s\"} %d\n", v[i].site,
-		    v[i].state == OPT_TS_UP);
-	prom_help(f, "opt_tunnel_state", "gauge",
-	    "The tunnel's state: 1 on the current one.");
-	for (i = 0; i < n; i++)
-		for (s = OPT_TS_CONNECTING; s <= OPT_TS_STALE; s++)
-			fprintf(f, "opt_tunnel_state{site=\"%s\",state=\"%s\"} %d\n",
-			    v[i].site, opt_tstate_name((enum opt_tstate)s),
-			    (int)v[i].state == s);
-	prom_help(f, "opt_tunnel_wire_bytes_total", "counter",
-	    "Bytes on the SSH connection, by direction.");
-	for (i = 0; i < n; i++)
-		fprintf(f,
-		    "opt_tunnel_wire_bytes_total{site=\"%s\",direction=\"up\"} "
-		    "%llu\nopt_tunnel_wire_bytes_total{site=\"%s\","
-		    "direction=\"down\"} %llu\n",
-		    v[i].site, v[i].wire_up, v[i].site, v[i].wire_down);
-	prom_help(f, "opt_tunnel_payload_bytes_total", "counter",
-	    "Print data bytes, by direction.");
-	for (i = 0; i < n; i++)
-		fprintf(f,
-		    "opt_tunnel_payload_bytes_total{site=\"%s\",direction="
-		    "\"up\"} %llu\nopt_tunnel_payload_bytes_total{site=\"%s\","
-		    "direction=\"down\"} %llu\n",
-		    v[i].site, v[i].payload_up, v[i].site, v[i].payload_down);
-	prom_help(f, "opt_tunnel_jobs_total", "counter", "Jobs accepted.");
-	for (i = 0; i < n; i++)
-		fprintf(f, "opt_tunnel_jobs_total{site=\"%s\"} %llu\n",
-		    v[i].site, v[i].jobs);
-	prom_help(f, "opt_tunnel_reconnects_total", "counter",
-	    "Sessions lost or attempts failed since the tunnel started.");
-	for (i = 0; i < n; i++)
-		fprintf(f, "opt_tunnel_reconnects_total{site=\"%s\"} %llu\n",
-		    v[i].site, v[i].reconnects);
-	prom_help(f, "opt_tunnel_channel_active", "gauge",
-	    "Jobs running on the channel.");
-	for (i = 0; i < n; i++)
-		for (k = 0; k < v[i].nchannels; k++)
-			fprintf(f,
-			    "opt_tunnel_channel_active{site=\"%s\",channel=\"%d\"} "
-			    "%u\n",
-			    v[i].site, v[i].channels[k].id,
-			    v[i].channels[k].active);
-	prom_help(f, "opt_tunnel_channel_jobs_total", "counter",
-	    "Jobs accepted on the channel.");
-	for (i = 0; i < n; i++)
-		for (k = 0; k < v[i].nchannels; k++)
-			fprintf(f,
-			    "opt_tunnel_channel_jobs_total{site=\"%s\","
-			    "channel=\"%d\"} %llu\n",
-			    v[i].site, v[i].channels[k].id,
-			    v[i].channels[k].jobs);
-	prom_help(f, "opt_tunnel_channel_bytes_total", "counter",
-	    "Print data bytes of the channel, by direction.");
-	for (i = 0; i < n; i++)
-		for (k = 0; k < v[i].nchannels; k++)
-			fprintf(f,
-			    "opt_tunnel_channel_bytes_total{site=\"%s\","
-			    "channel=\"%d\",direction=\"up\"} %llu\n"
-			    "opt_tunnel_channel_bytes_total{site=\"%s\","
-			    "channel=\"%d\",direction=\"down\"} %llu\n",
-			    v[i].site, v[i].channels[k].id,
-			    v[i].channels[k].bytes_up, v[i].site,
-			    v[i].channels[k].id, v[i].channels[k].bytes_down);
-	prom_help(f, "opt_tunnel_channel_reachable", "gauge",
-	    "The last probe of the printer: 1 reachable, 0 not.");
-	for (i = 0; i < n; i++)
-		for (k = 0; k < v[i].nchannels; k++)
-			if (strcmp(v[i].channels[k].probe, "unknown") != 0)
-				fprintf(f,
-				    "opt_tunnel_channel_reachable{site=\"%s\","
-				    "channel=\"%d\"} %d\n",
-				    v[i].site, v[i].channels[k].id,
-				    strcmp(v[i].channels[k].probe, "ok") == 0);
+	for (m = 0; m < M_COUNT; m++) {
+		fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", metrics[m].name,
+		    metrics[m].help, metrics[m].name, metrics[m].type);
+		for (i = 0; i < n; i++)
+			prom_site(f, m, &v[i]);
+	}
 }
 
 static const char *const check_names[] = {"OK", "WARNING", "CRITICAL",
@@ -627,11 +659,7 @@ main(int argc, char **argv)
 	char **sites;
 
 	cli_init(&cli, "opt-status");
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, CLI_SHORT_OPTS, longopts,
-		    NULL)) != -1) {
-		if (cli_option(&cli, ch, argv, usage))
-			continue;
+	while ((ch = cli_getopt(&cli, argc, argv, longopts, usage)) != -1) {
 		switch (ch) {
 		case OPT_CHANNELS:
 			channels = true;

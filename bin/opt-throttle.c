@@ -77,10 +77,7 @@ edit(int argc, char **argv, const char *cmd, const char *up,
 		upk = rate_of(site, "--up", up);
 	if (down != NULL)
 		downk = rate_of(site, "--down", down);
-	cli_paths(&cli);
-	cli_defaults(&cli, &d);
-	cli_site_exists(&cli, site);
-	cli_lock(&cli, &l);
+	cli_site_lock(&cli, site, &d, &l);
 	if (opt_throttle_load(&cli.paths, &d, site, &th, &e) == -1)
 		cli_fail(&cli, site, &e);
 	if (up != NULL)
@@ -143,12 +140,7 @@ show_row(struct opt_table *t, const struct opt_defaults *d, const char *site,
 static int
 cmd_show(int argc, char **argv)
 {
-	char (*ids)[OPT_SITE_ID_MAX + 1] = NULL;
 	struct opt_defaults d;
-	struct opt_table t;
-	struct opt_error e;
-	int status = EX_OK;
-	size_t i, n = 1;
 
 	if (argc > 2)
 		cli_usage_error(&cli, "show takes at most one SITE");
@@ -156,41 +148,18 @@ cmd_show(int argc, char **argv)
 		cli_site_id(&cli, argv[1]);
 	cli_paths(&cli);
 	cli_defaults(&cli, &d);
-	if (argc == 2)
-		cli_site_exists(&cli, argv[1]);
-	else if (opt_site_list(&cli.paths, &ids, &n, &e) == -1)
-		cli_fail(&cli, NULL, &e);
-	opt_table_init(&t, cols, sizeof(cols) / sizeof(cols[0]));
-	for (i = 0; i < n; i++) {
-		const char *site = ids ? ids[i] : argv[1];
-		if (show_row(&t, &d, site, &e) == -1) {
-			if (ids == NULL) /* the one site asked for */
-				cli_fail(&cli, site, &e);
-			cli_warn(&cli, site, &e);
-			status = status ? status : e.status;
-		}
-	}
-	free(ids);
-	if (opt_table_print(&t, stdout, cli.format, cli.color) == -1 &&
-	    status == EX_OK)
-		status = EX_IOERR;
-	opt_table_free(&t);
-	return status;
+	return cli_site_table(&cli, cols, sizeof(cols) / sizeof(cols[0]),
+	    argc == 2 ? argv[1] : NULL, show_row, &d);
 }
 
 int
 main(int argc, char **argv)
 {
 	const char *up = NULL, *down = NULL, *cmd;
-	char q[OPT_QUOTE_BUF];
 	int ch;
 
 	cli_init(&cli, "opt-throttle");
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, CLI_SHORT_OPTS, longopts,
-		    NULL)) != -1) {
-		if (cli_option(&cli, ch, argv, usage))
-			continue;
+	while ((ch = cli_getopt(&cli, argc, argv, longopts, usage)) != -1) {
 		if (ch == OPT_UP)
 			up = optarg;
 		else if (ch == OPT_DOWN)
@@ -198,9 +167,7 @@ main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc < 1)
-		cli_usage_error(&cli, "missing command");
-	cmd = argv[0];
+	cmd = cli_command(&cli, argc, argv);
 	if ((up || down) && strcmp(cmd, "set") != 0)
 		cli_usage_error(&cli, "%s is an option of 'set' only",
 		    up ? "--up" : "--down");
@@ -211,6 +178,5 @@ main(int argc, char **argv)
 		return cli_flush(&cli, edit(argc, argv, cmd, up, down));
 	if (strcmp(cmd, "show") == 0)
 		return cli_flush(&cli, cmd_show(argc, argv));
-	cli_usage_error(&cli, "unknown command '%s'",
-	    opt_quote(q, sizeof(q), cmd));
+	cli_unknown_command(&cli, cmd);
 }

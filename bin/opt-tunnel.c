@@ -517,11 +517,7 @@ main(int argc, char **argv, char **envp)
 
 	setproctitle_init(argc, argv, envp);
 	cli_init(&cli, "opt-tunnel");
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, CLI_SHORT_OPTS, longopts,
-		    NULL)) != -1) {
-		if (cli_option(&cli, ch, argv, usage))
-			continue;
+	while ((ch = cli_getopt(&cli, argc, argv, longopts, usage)) != -1) {
 		if (ch == OPT_WAIT) {
 			wait_s = (int)strtonum(optarg, 0, 3600, &errstr);
 			if (errstr != NULL) {
@@ -538,9 +534,7 @@ main(int argc, char **argv, char **envp)
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc < 1)
-		cli_usage_error(&cli, "missing command");
-	cmd = argv[0];
+	cmd = cli_command(&cli, argc, argv);
 	if (cli.format != OPT_FMT_TABLE)
 		cli_usage_error(&cli, "-H and --json are for listings");
 	if (wait_given && strcmp(cmd, "start") != 0 &&
@@ -562,9 +556,5 @@ main(int argc, char **argv, char **envp)
 	}
 	if (strcmp(cmd, "reload") == 0)
 		return cli_flush(&cli, each_site(argc, argv, reload_one));
-	{
-		char q[OPT_QUOTE_BUF];
-		cli_usage_error(&cli, "unknown command '%s'",
-		    opt_quote(q, sizeof(q), cmd));
-	}
+	cli_unknown_command(&cli, cmd);
 }
