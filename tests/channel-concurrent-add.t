@@ -16,10 +16,7 @@ for i in $(seq 1 30); do
 	opt-channel add -H "$s" "printer$i" >"$T/add.$i" 2>&1 &
 	pids="$pids $!"
 done
-failed=0
-for p in $pids; do
-	wait "$p" || failed=$((failed + 1))
-done
+wait_all $pids
 is "$failed" 0 "all 30 adds exit 0"
 
 run opt-channel list -H

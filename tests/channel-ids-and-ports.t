@@ -37,12 +37,12 @@ s = socket.socket(); s.bind(("127.0.0.1", 9103)); s.listen(1)
 print("ready", flush=True); time.sleep(60)' >"$T/holder" &
 holder=$!
 cleanup "kill $holder 2>/dev/null"
-for _ in $(seq 50); do grep -q ready "$T/holder" && break; sleep 0.1; done
+wait_for 5 grep -q ready "$T/holder"
 run opt-channel add -H nautilus q
 is "$out" "$(printf '6\t9104')" "a port held by another process is skipped"
 refused 73 "port 9103 is held by another process on 127.0.0.1" \
 	"--listen on a held port" -- opt-channel add nautilus q --listen 9103
-kill $holder
+kill_wait "$holder"
 
 run opt-channel list nautilus --json
 is "$(printf '%s' "$out" | python3 -c '

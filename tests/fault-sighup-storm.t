@@ -5,12 +5,9 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sshd.sh"
 
-start_sshd || { ok 1 "sshd starts"; done_testing; exit; }
-start_printer lp
 PORT_LO=$((22000 + RANDOM % 8000)) PORT_HI=$((PORT_LO + 60))
-add_test_site nautilus
-port=$(opt-channel add -q nautilus "127.0.0.1:$PRINTER_PORT")
-cleanup stop_tunnels
+need_sshd
+lp_site
 opt-tunnel start -q nautilus
 pid=$(cat "$MAST_RUN_DIR/nautilus.pid")
 

@@ -125,6 +125,149 @@ succeeds() {
 	fi
 }
 
+# partly CODE ERE GOT NOT NAME -- CMD...: CMD exits CODE with one line on
+# stderr matching ERE, and has a line on stdout matching GOT and none
+# matching NOT: a listing that reports a broken site and lists the others.
+partly() {
+	local code=$1 re=$2 got=$3 not=$4 name=$5
+	shift 6
+	run "$@"
+	if [ "$rc" = "$code" ] && [ "$(printf '%s' "$err" | grep -c '')" = 1 ] &&
+		printf '%s' "$err" | grep -Eq -- "$re" &&
+		printf '%s\n' "$out" | grep -Eq -- "$got" &&
+		! printf '%s\n' "$out" | grep -Eq -- "$not"; then
+		ok 0 "$name"
+	else
+		ok 1 "$name"
+		diag "command: $*" "exit $rc (want $code)" "stdout: $out" \
+			"stderr: $err"
+	fi
+}
+
+# refused_q CODE ERE NAME -- CMD...: refused, then a second test that
+# stderr holds no raw control byte (the message quotes hostile input).
+refused_q() {
+	local name=$3 LC_ALL=C
+	refused "$@"
+	if [[ $err == *[[:cntrl:]]* ]]; then
+		ok 1 "$name: stderr has no raw control byte"
+		diag "stderr: $(printf '%s' "$err" | od -c | head -4)"
+	else
+		ok 0 "$name: stderr has no raw control byte"
+	fi
+}
+
+# in_background JOB CMD...: CMD runs in the background, its stdout in
+# $T/JOB.out and its stderr in $T/JOB.err; refused_bg waits for it.
+declare -A _bg
+in_background() {
+	local job=$1
+	shift
+	"$@" >"$T/$job.out" 2>"$T/$job.err" &
+	_bg[$job]=$!
+}
+
+# refused_bg CODE ERE NAME JOB: refused, for the command in_background
+# JOB, once it ends (the config tree is not checked: other commands ran
+# meanwhile).
+refused_bg() {
+	local code=$1 re=$2 name=$3 job=$4 r e
+	wait "${_bg[$job]}"
+	r=$?
+	e=$(cat "$T/$job.err")
+	if [ "$r" = "$code" ] && [ ! -s "$T/$job.out" ] &&
+		[ "$(printf '%s' "$e" | grep -c '')" = 1 ] &&
+		printf '%s' "$e" | grep -Eq -- "$re"; then
+		ok 0 "$name"
+	else
+		ok 1 "$name"
+		diag "exit $r (want $code)" "stderr: $e"
+	fi
+}
+
+# broken FILE NAME -- CMD...: CMD (an opt tool) exits 78 with one line
+# naming FILE, and FILE is byte-identical, with the same mode, afterwards.
+broken() {
+	local file=$1 name=$2 mode
+	shift 3
+	cp "$file" "$T/.saved"
+	mode=$(stat -c %a "$file")
+	refused 78 "^${1##*/}: ([a-z0-9_-]+: )?$(re "$file")(:[0-9]+)?: " "$name" -- "$@"
+	cmp -s "$file" "$T/.saved" && [ "$(stat -c %a "$file")" = "$mode" ]
+	ok $? "$name: $(basename "$file") is byte-identical afterwards"
+}
+
+# broken_defaults TEXT NAME TOOL COMMAND...: broken, with defaults.conf
+# holding TEXT (mode 0640); the test is named "COMMAND: defaults.conf NAME".
+broken_defaults() {
+	local text=$1 name=$2 df=$MAST_CONFIG_DIR/defaults.conf
+	shift 2
+	printf '%s\n' "$text" >"$df"
+	chmod 640 "$df"
+	broken "$df" "$2: defaults.conf $name" -- "$@"
+}
+
+# re TEXT: an ERE matching TEXT literally.
+re() { printf '%s' "$1" | sed 's/[].[\\()*+?{}|^$]/\\&/g'; }
+
+# q TEXT: TEXT as the tools quote it: printable ASCII kept, '\' doubled,
+# every other byte as \xNN.
+q() {
+	perl -e '$_ = shift; s/\\/\\\\/g;
+		s/([^\x20-\x7e])/sprintf("\\x%02x", ord $1)/ge; print' -- "$1"
+}
+
+# rep N TEXT: TEXT N times.
+rep() { local i s=; for ((i = 0; i < $1; i++)); do s+=$2; done; printf '%s' "$s"; }
+
+ms_now() { echo $(($(date +%s%N) / 1000000)); }
+
+# wait_for SECONDS CMD...: until CMD succeeds; 1 on timeout.
+wait_for() {
+	local deadline=$(($(ms_now) + $1 * 1000))
+	shift
+	until "$@"; do
+		[ "$(ms_now)" -lt "$deadline" ] || return 1
+		sleep 0.05
+	done
+}
+
+# alive PID: a process that is not a zombie (an orphan's zombie may wait
+# a while for init).
+alive() { [ -r "/proc/$1/stat" ] && ! grep -q '^[0-9]* (.*) Z' "/proc/$1/stat"; }
+
+# family PID: a process and all its descendants.
+family() {
+	local c
+	echo "$1"
+	for c in $(pgrep -P "$1"); do family "$c"; done
+}
+
+# wait_all PID...: waits for each; $failed is how many did not exit 0.
+wait_all() {
+	local p
+	failed=0
+	for p; do wait "$p" || failed=$((failed + 1)); done
+}
+
+# kill_wait PID: ends a background process of the test, and reaps it.
+kill_wait() { { kill "$1" && wait "$1"; } 2>/dev/null; }
+
+# hold FILE [pid]: a background process, $holder, holds an flock on FILE
+# (with "pid", writing its pid into it as a tunnel does into its
+# pidfile) until kill_wait "$holder".
+held() { ! flock -n "$1" true; }
+hold() {
+	if [ "${2:-}" = pid ]; then
+		(exec 9>"$1" && flock 9 && echo "$BASHPID" >&9 && exec sleep 30) &
+	else
+		(exec 9>"$1" && flock 9 && exec sleep 30) &
+	fi
+	holder=$!
+	cleanup "kill $holder 2>/dev/null"
+	wait_for 5 held "$1"
+}
+
 done_testing() {
 	echo "1..$_n"
 	[ "$_failed" -eq 0 ]

@@ -6,15 +6,12 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sshd.sh"
 
-start_sshd || { ok 1 "sshd starts"; done_testing; exit; }
+PORT_LO=$((22000 + RANDOM % 8000)) PORT_HI=$((PORT_LO + 80))
+need_sshd
 sed -i 's/^LogLevel VERBOSE/LogLevel ERROR\nMaxSessions 300\nMaxStartups 300/' "$T/sshd/config"
 stop_sshd
 start_sshd
-start_printer lp
-PORT_LO=$((22000 + RANDOM % 8000)) PORT_HI=$((PORT_LO + 80))
-add_test_site nautilus
-port=$(opt-channel add -q nautilus "127.0.0.1:$PRINTER_PORT")
-cleanup stop_tunnels
+lp_site
 opt-tunnel start -q nautilus
 pid=$(cat "$MAST_RUN_DIR/nautilus.pid")
 ulimit -n 4096
@@ -24,8 +21,7 @@ mkdir "$T/jobs"
 for i in $(seq 200); do head -c $((100000 + i * 997)) /dev/urandom >"$T/jobs/$i"; done
 pids=
 for i in $(seq 200); do send-job "$port" "$T/jobs/$i" >/dev/null 2>&1 & pids="$pids $!"; done
-failed=0
-for p in $pids; do wait "$p" || failed=$((failed + 1)); done
+wait_all $pids
 is "$failed" 0 "200 concurrent jobs on one channel end cleanly"
 wait_for 30 test "$(ls "$T/lp" | grep -c '^job-[0-9]*$')" -ge 200
 is "$(for f in "$T"/lp/job-*; do sha "$f"; done | sort | tr '\n' ' ')" \
@@ -39,8 +35,7 @@ ports+=("$port")
 wait_for 10 test "$(grep -c '^channel\.[0-9]*\.listen' "$MAST_RUN_DIR/nautilus.state")" -eq 50
 pids=
 for i in $(seq 50); do send-job "${ports[$((i - 1))]}" "$T/jobs/$i" >/dev/null 2>&1 & pids="$pids $!"; done
-failed=0
-for p in $pids; do wait "$p" || failed=$((failed + 1)); done
+wait_all $pids
 is "$failed" 0 "50 channels with a job each at once end cleanly"
 wait_for 30 test "$(ls "$T/lp" | grep -c '^job-[0-9]*$')" -ge 250
 is "$(ls "$T/lp" | grep -c '^job-[0-9]*$')" 250 "the printer got 250 jobs in all"

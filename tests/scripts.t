@@ -179,11 +179,7 @@ refused 69 "^opt-install-key: nautilus: no host key is pinned and host_key_check
 
 # --- against a real sshd: mast, opt-watchdog, opt-restore reload ----------
 rm -rf "$MAST_CONFIG_DIR"
-if ! start_sshd; then
-	ok 1 "sshd starts"
-	done_testing
-	exit
-fi
+need_sshd
 start_printer lp
 add_test_site site1
 port=$(opt-channel add -q site1 "127.0.0.1:$PRINTER_PORT")

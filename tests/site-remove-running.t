@@ -24,7 +24,7 @@ print("ready", flush=True)
 time.sleep(120)' "$pidfile" >"$T/tunnel.out" &
 	tunnel=$!
 	cleanup "kill $tunnel 2>/dev/null"
-	for _ in $(seq 50); do grep -q ready "$T/tunnel.out" && break; sleep 0.1; done
+	wait_for 5 grep -q ready "$T/tunnel.out"
 }
 
 fake_tunnel

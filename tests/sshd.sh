@@ -9,17 +9,9 @@ free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# wait_for SECONDS CMD...: until CMD succeeds; 1 on timeout.
-wait_for() {
-	local deadline=$(($(date +%s%N) / 1000000 + $1 * 1000))
-	shift
-	until "$@"; do
-		[ $(($(date +%s%N) / 1000000)) -lt "$deadline" ] || return 1
-		sleep 0.05
-	done
-}
-
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# listening PORT: something listens on PORT (checked without connecting).
+listening() { [ -n "$(ss -Hltn "sport = :$1")" ]; }
 
 # start_sshd: sets SSHD_PORT and the client key $T/id_ed25519.
 start_sshd() {
@@ -54,11 +46,28 @@ start_sshd() {
 	wait_for 10 port_open "$SSHD_PORT"
 }
 
+# need_sshd: start_sshd, or one failed test and the end of the file.
+need_sshd() {
+	start_sshd && return 0
+	ok 1 "sshd starts"
+	done_testing
+	exit
+}
+
 # stop_sshd: the listener and every session it serves, as when the
 # site's box goes down (a mere sshd restart would keep sessions).
 stop_sshd() {
 	pkill -KILL -P "$SSHD_PID" 2>/dev/null
 	kill "$SSHD_PID" 2>/dev/null
+	wait "$SSHD_PID" 2>/dev/null
+	return 0
+}
+
+# crash_sshd: sshd dies without a word, the listener and every session
+# (SIGKILL).
+crash_sshd() {
+	# shellcheck disable=SC2046 # one word per pid
+	kill -9 $(family "$SSHD_PID") 2>/dev/null
 	wait "$SSHD_PID" 2>/dev/null
 	return 0
 }
@@ -77,9 +86,11 @@ start_printer() {
 	eval "PRINTER_PID_$name=$pid"
 }
 
-# A site for the sshd above, with tunnels that stay root in tests.
+# add_test_site SITE [KEY=VALUE ...]: a site for the sshd above, with
+# tunnels that stay root in tests, and the settings given.
 add_test_site() {
 	local site=$1
+	shift
 	mkdir -p "$MAST_CONFIG_DIR"
 	[ -f "$MAST_CONFIG_DIR/defaults.conf" ] || {
 		printf 'local_user = "root";\nport_range = [%d, %d];\nkeepalive_interval = 1;\nkeepalive_count = 3;\n' \
@@ -88,8 +99,65 @@ add_test_site() {
 	}
 	opt-site add -q "$site" 127.0.0.1 --port "$SSHD_PORT" \
 		--user "$(id -un)" --identity "$T/id_ed25519"
+	[ $# -eq 0 ] || opt-site set -q "$site" "$@"
+}
+
+# lp_site [KEY=VALUE ...] [FAKE-PRINTER-OPTION ...]: printer lp (jobs in
+# $T/lp) with the options given, and site nautilus, with the settings
+# given, whose one channel to lp listens on $port; the tunnels are
+# stopped at exit.
+lp_site() {
+	local settings=()
+	while [ $# -gt 0 ] && [[ $1 == [a-z]*=* ]]; do
+		settings+=("$1")
+		shift
+	done
+	start_printer lp "$@"
+	add_test_site nautilus "${settings[@]}"
+	# shellcheck disable=SC2034 # for the test
+	port=$(opt-channel add -q nautilus "127.0.0.1:$PRINTER_PORT")
+	cleanup stop_tunnels
 }
 
 stop_tunnels() { opt-tunnel stop -q >/dev/null 2>&1; }
+
+# The tunnel processes of this test: those holding a file under $T.
+tunnel_pids() {
+	local p fd exe
+	exe=$(readlink -f "$OPT_BIN/opt-tunnel")
+	for p in /proc/[0-9]*; do
+		[ "$(readlink "$p/exe" 2>/dev/null)" = "$exe" ] || continue
+		for fd in "$p"/fd/*; do
+			case $(readlink "$fd" 2>/dev/null) in
+			"$T"/*) echo "${p#/proc/}" && break ;;
+			esac
+		done
+	done
+	return 0
+}
+
+# st KEY [SITE]: a value of the state file of SITE (nautilus unless told).
+st() { sed -n "s/^$1=//p" "$MAST_RUN_DIR/${2:-nautilus}.state" 2>/dev/null; }
+# st_is KEY VALUE [SITE]
+st_is() { [ "$(st "$1" "${3:-nautilus}")" = "$2" ]; }
+# state_is STATE [SITE]
+state_is() { st_is state "$1" "${2:-nautilus}"; }
+# log [SITE]: the tunnel log of SITE (nautilus unless told).
+log() { cat "$MAST_LOG_DIR/${1:-nautilus}.log" 2>/dev/null; }
+# logged ERE [SITE]: a line of that log matches ERE.
+logged() { grep -Eq -- "$1" "$MAST_LOG_DIR/${2:-nautilus}.log" 2>/dev/null; }
+
+# njobs DIR: how many jobs a fake printer wrote in DIR, whole or not.
+njobs() { find "$1" -name 'job-*' | wc -l; }
+# got_job DIR FILE: DIR holds a complete job with FILE's bytes.
+got_job() {
+	local f want
+	want=$(sha "$2")
+	for f in "$1"/job-*; do
+		case $f in *.part | *.cut) continue ;; esac
+		[ -f "$f" ] && [ "$(sha "$f")" = "$want" ] && return 0
+	done
+	return 1
+}
 
 sha() { sha256sum <"$1" | cut -d' ' -f1; }

@@ -14,10 +14,6 @@ U='\(see opt-status --help\)$'
 ID='is not a valid site id'
 TAB=$(printf '\t')
 
-# re TEXT: an ERE matching TEXT literally.
-re() { printf '%s' "$1" | sed 's/[].[\\()*+?{}|^$]/\\&/g'; }
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-
 # unknown NAME -- CMD...: CMD keeps the monitoring convention for a
 # problem it cannot judge: exit 3, one line on stdout starting
 # "OPT UNKNOWN - ", nothing on stderr, nothing changed.
@@ -224,9 +220,9 @@ mkdir -p "$R"
 quick() {
 	local name=$1 t0 ms
 	shift 2
-	t0=$(now_ms)
+	t0=$(ms_now)
 	run timeout 3 "$@"
-	ms=$(($(now_ms) - t0))
+	ms=$(($(ms_now) - t0))
 	[ "$rc" != 124 ] && [ "$ms" -lt 2000 ]
 	ok $? "$name: no hang (${ms} ms, exit $rc)"
 }
@@ -268,10 +264,7 @@ run opt-status -H s
 is "$rc:$(s_state)" "0:stopped" "a state file without a pidfile: stopped"
 
 # A live process holds the pidfile, the state file is garbage or stuck.
-( exec 9>"$R/s.pid" && flock 9 && echo "$BASHPID" >&9 && exec sleep 30 ) &
-holder=$!
-cleanup "kill $holder 2>/dev/null"
-for _ in $(seq 250); do flock -n "$R/s.pid" true || break; sleep 0.02; done
+hold "$R/s.pid" pid
 quick "-H: a garbage state file, a live pidfile" -- opt-status -H s
 is "$rc:$(s_state)" "0:connecting" "...s is connecting (running, no state yet)"
 is "$(printf '%s\n' "$out" | awk -F'\t' '$1 == "s" { print $3 }')" "$holder" \
@@ -279,7 +272,7 @@ is "$(printf '%s\n' "$out" | awk -F'\t' '$1 == "s" { print $3 }')" "$holder" \
 rm "$R/s.state" && mkfifo "$R/s.state"
 quick "-H: a state file that is a FIFO, a live pidfile" -- opt-status -H s
 rm "$R/s.state"
-{ kill "$holder" && wait "$holder"; } 2>/dev/null
+kill_wait "$holder"
 rm -f "$R/s.pid"
 
 # ---- opt-tunnel usage errors (64) and the like ---------------------------------

@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sshd.sh"
 
-start_sshd || { ok 1 "sshd starts"; done_testing; exit; }
+need_sshd
 start_printer lp
 pp=$PRINTER_PORT
 add_test_site up1
@@ -13,7 +13,6 @@ port=$(opt-channel add -q up1 "127.0.0.1:$pp")
 opt-channel add -q up1 "127.0.0.1:$(free_port)" >/dev/null # a dead printer
 add_test_site off1
 cleanup stop_tunnels
-st() { sed -n "s/^$2=//p" "$MAST_RUN_DIR/$1.state" 2>/dev/null; }
 
 # Only the site that is up: --check probes its printers.
 opt-tunnel start -q up1
@@ -21,9 +20,9 @@ run opt-status --check up1
 is "$rc" 1 "--check: a printer is unreachable: WARNING (1)"
 like "$out" "^OPT WARNING - up1 channel 2: printer 127.0.0.1:[0-9]+ unreachable \| sites=1 up=1 printers=2$" \
 	"...in one line naming the channel and printer"
-is "$(st up1 channel.1.probe):$(st up1 channel.2.probe)" "ok:failed" "the probe results are in the state file"
+is "$(st channel.1.probe up1):$(st channel.2.probe up1)" "ok:failed" "the probe results are in the state file"
 opt-channel remove -q up1 2
-wait_for 5 test "$(st up1 channels)" = 1
+wait_for 5 test "$(st channels up1)" = 1
 run opt-status --check up1
 is "$rc:$out" "0:OPT OK - 1 site up, 1 printer reachable | sites=1 up=1 printers=1" "--check: all up and reachable: OK (0)"
 
@@ -44,8 +43,8 @@ opt-tunnel start -q mism1 --wait 3 2>/dev/null
 add_test_site retry1
 opt-site set retry1 port="$(free_port)"
 opt-tunnel start -q retry1 --wait 3 2>/dev/null
-wait_for 10 test "$(st retry1 state)" = retrying
-wait_for 5 test "$(st up1 jobs)" = 1
+wait_for 10 test "$(st state retry1)" = retrying
+wait_for 5 test "$(st jobs up1)" = 1
 
 run opt-status -H
 is "$(printf '%s\n' "$out" | cut -f1,2 | tr '\t\n' ': ')" \

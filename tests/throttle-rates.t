@@ -6,15 +6,10 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sshd.sh"
 
-start_sshd || { ok 1 "sshd starts"; done_testing; exit; }
-start_printer lp
-add_test_site nautilus
-port=$(opt-channel add -q nautilus "127.0.0.1:$PRINTER_PORT")
-cleanup stop_tunnels
+need_sshd
+lp_site
 opt-tunnel start -q nautilus
 log=$MAST_LOG_DIR/nautilus.log
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-listening() { [ -n "$(ss -Hltn "sport = :$1")" ]; }
 
 # rate_of N: KiB/s on the wire of the Nth job-done line.
 rate_of() {
@@ -50,14 +45,14 @@ ok $? "its wire rate is 2048 KiB/s within 5% (measured $r KiB/s)"
 # A change in the middle of a job.
 opt-throttle set -q nautilus --up 256K
 head -c $((4 * 1024 * 1024)) /dev/urandom >"$T/j3"
-start=$(now_ms)
+start=$(ms_now)
 send-job "$port" "$T/j3" >/dev/null &
 job=$!
 sleep 2
 opt-throttle set -q nautilus --up 2M
 wait "$job"
 is "$?" 0 "the job whose limit changed ends cleanly"
-ms=$(( $(now_ms) - start ))
+ms=$(( $(ms_now) - start ))
 # 2 s at 256 KiB/s, then about 3.5 MiB at 2 MiB/s: under 4.5 s; at
 # 256 KiB/s all along it would take 16 s.
 [ "$ms" -lt 6000 ]
@@ -70,10 +65,10 @@ is "$(sed -n 's/^reconnects=//p' "$MAST_RUN_DIR/nautilus.state")" 0 "no reconnec
 opt-throttle set -q nautilus --up 256K
 head -c $((768 * 1024)) /dev/urandom >"$T/a"
 head -c $((768 * 1024)) /dev/urandom >"$T/b"
-start=$(now_ms)
-(send-job "$port" "$T/a" >/dev/null; echo $(( $(now_ms) - start )) >"$T/a.ms") &
+start=$(ms_now)
+(send-job "$port" "$T/a" >/dev/null; echo $(( $(ms_now) - start )) >"$T/a.ms") &
 pa=$!
-(send-job "$port" "$T/b" >/dev/null; echo $(( $(now_ms) - start )) >"$T/b.ms") &
+(send-job "$port" "$T/b" >/dev/null; echo $(( $(ms_now) - start )) >"$T/b.ms") &
 pb=$!
 wait $pa $pb
 a=$(cat "$T/a.ms") b=$(cat "$T/b.ms")
@@ -104,9 +99,9 @@ like "$out" "^nautilus	yes	2048	256	" "show -H: site, on, up, down"
 run opt-throttle off nautilus
 is "$rc" 0 "off"
 head -c $((4 * 1024 * 1024)) /dev/urandom >"$T/j4"
-start=$(now_ms)
+start=$(ms_now)
 run send-job "$port" "$T/j4"
-ms=$(( $(now_ms) - start ))
+ms=$(( $(ms_now) - start ))
 [ "$ms" -lt 3000 ]
 ok $? "with the throttle off a 4 MiB job is not limited ($ms ms)"
 done_testing

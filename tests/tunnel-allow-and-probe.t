@@ -10,20 +10,15 @@
 
 PORT_LO=$((22000 + RANDOM % 9000)) PORT_HI=$((PORT_LO + 40))
 
-st() { sed -n "s/^$1=//p" "$MAST_RUN_DIR/nautilus.state" 2>/dev/null; }
-st_is() { [ "$(st "$1")" = "$2" ]; }
-log() { cat "$MAST_LOG_DIR/nautilus.log" 2>/dev/null; }
 count() { log | grep -c -- "$1"; }
 count_gt() { [ "$(count "$1")" -gt "$2" ]; }
 probes_gt() { [ "$(st probes)" -gt "$1" ]; }
-njobs() { find "$1" -name 'job-*' | wc -l; }
 
-start_sshd || { ok 1 "sshd starts"; done_testing; exit; }
+need_sshd
 start_printer lp
 lp_port=$PRINTER_PORT
 dead_port=$(free_port) # nothing listens there: the printer is off
-add_test_site nautilus
-opt-site set -q nautilus bind=127.0.0.1
+add_test_site nautilus bind=127.0.0.1
 port=$(opt-channel add -q nautilus "127.0.0.1:$lp_port")
 dport=$(opt-channel add -q nautilus "127.0.0.1:$dead_port")
 cleanup stop_tunnels

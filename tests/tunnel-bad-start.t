@@ -10,20 +10,6 @@
 
 PORT_LO=$((22000 + RANDOM % 9000)) PORT_HI=$((PORT_LO + 40))
 
-# The opt-tunnel processes of this test: those holding a file under $T.
-tunnel_pids() {
-	local p fd exe
-	exe=$(readlink -f "$OPT_BIN/opt-tunnel")
-	for p in /proc/[0-9]*; do
-		[ "$(readlink "$p/exe" 2>/dev/null)" = "$exe" ] || continue
-		for fd in "$p"/fd/*; do
-			case $(readlink "$fd" 2>/dev/null) in
-			"$T"/*) echo "${p#/proc/}" && break ;;
-			esac
-		done
-	done
-	return 0
-}
 # nothing_left SITE: no tunnel process of this test but the $running
 # ones, and no pidfile of SITE (or one nobody holds locked).
 running=0
@@ -51,8 +37,6 @@ bad() {
 		timeout 20 opt-tunnel run "$site"
 	nothing_left "$site"
 }
-# A file path as an ERE.
-re() { printf '%s' "$1" | sed 's/[][\\.*^$+?(){}|]/\\&/g'; }
 port_free() {
 	python3 -c 'import socket, sys
 s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1])))' "$1" 2>/dev/null
@@ -63,10 +47,9 @@ site_like() { # site_like NEW: a copy of site "good" with another identity
 	opt-site set -q "$1" bind=127.0.0.1
 }
 
-start_sshd || { ok 1 "sshd starts"; done_testing; exit; }
+need_sshd
 start_printer lp
-add_test_site good
-opt-site set -q good bind=127.0.0.1
+add_test_site good bind=127.0.0.1
 gport=$(opt-channel add -q good "127.0.0.1:$PRINTER_PORT")
 cleanup stop_tunnels
 

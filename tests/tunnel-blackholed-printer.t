@@ -23,7 +23,7 @@ fi
 ip link set lo up
 sysctl -q -w net.ipv4.tcp_syn_retries=1
 
-start_sshd || { ok 1 "sshd starts"; done_testing; exit; }
+need_sshd
 start_printer lp
 # The black hole: a listener whose accept queue is full drops SYNs.
 hole=$(free_port)

@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sshd.sh"
 
-start_sshd || { ok 1 "sshd starts"; done_testing; exit; }
+need_sshd
 start_printer lp
 
 # The proxy forwards 127.0.0.1:PROXY -> sshd.  On SIGUSR1 the
@@ -50,8 +50,7 @@ proxy=$!
 cleanup "kill $proxy 2>/dev/null"
 wait_for 5 grep -q ready "$T/proxy.out"
 
-add_test_site nautilus
-opt-site set nautilus port="$proxy_port"
+add_test_site nautilus port="$proxy_port"
 port=$(opt-channel add -q nautilus "127.0.0.1:$PRINTER_PORT")
 cleanup stop_tunnels
 run opt-tunnel start nautilus

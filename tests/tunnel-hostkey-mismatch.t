@@ -10,44 +10,13 @@
 
 PORT_LO=$((25000 + RANDOM % 3000)) PORT_HI=$((PORT_LO + 40))
 
-# st SITE KEY: a value of the site's state file.
-st() { sed -n "s/^$2=//p" "$MAST_RUN_DIR/$1.state" 2>/dev/null; }
-state_is() { [ "$(st "$1" state)" = "$2" ]; }
-log() { cat "$MAST_LOG_DIR/$1.log" 2>/dev/null; }
 mismatches() { [ "$(log nautilus | grep -c 'event=hostkey-mismatch')" -ge "$1" ]; }
 attempts() { [ "$(log "$1" | grep -c 'event=connect ')" -ge "$2" ]; }
-family() {
-	local c
-	echo "$1"
-	for c in $(pgrep -P "$1"); do family "$c"; done
-}
-crash_sshd() {
-	kill -9 $(family "$SSHD_PID") 2>/dev/null
-	wait "$SSHD_PID" 2>/dev/null
-	return 0
-}
 fp_of() { ssh-keygen -lf "$1" | cut -d' ' -f2; }
-# A fingerprint as an ERE (base64 has '+').
-re() { printf '%s' "$1" | sed 's/[][\\.*^$+?(){}|]/\\&/g'; }
-njobs() { find "$1" -name 'job-*' | wc -l; }
-# got_job DIR FILE: DIR holds a complete job with FILE's bytes.
-got_job() {
-	local f want
-	want=$(sha "$2")
-	for f in "$1"/job-*; do
-		case $f in *.part | *.cut) continue ;; esac
-		[ -f "$f" ] && [ "$(sha "$f")" = "$want" ] && return 0
-	done
-	return 1
-}
 kh=$MAST_CONFIG_DIR/nautilus/known_hosts
 
-start_sshd || { ok 1 "sshd starts"; done_testing; exit; }
-start_printer lp
-add_test_site nautilus
-opt-site set -q nautilus bind=127.0.0.1
-port=$(opt-channel add -q nautilus "127.0.0.1:$PRINTER_PORT")
-cleanup stop_tunnels
+need_sshd
+lp_site bind=127.0.0.1
 
 run opt-tunnel start nautilus
 is "$rc" 0 "start exits 0 (accept-new)"
@@ -71,13 +40,13 @@ start_sshd
 ok $? "sshd restarts on port $SSHD_PORT"
 jobs_before=$(njobs "$T/lp")
 
-wait_for 20 state_is nautilus hostkey-mismatch
+wait_for 20 state_is hostkey-mismatch
 ok $? "state becomes hostkey-mismatch"
 line=$(log nautilus | grep 'event=hostkey-mismatch' | head -1)
 like "$line" "level=error " "the mismatch is logged as an error"
 like "$line" " fingerprint=$(re "$new_fp")( |$)" "the log line has the new key's fingerprint"
 like "$line" " pinned=$(re "$old_fp")( |$)" "...and the pinned one"
-like "$(st nautilus last_error)" "$(re "$new_fp")" "last_error names the new fingerprint"
+like "$(st last_error)" "$(re "$new_fp")" "last_error names the new fingerprint"
 
 run send-job "$port" "$T/job"
 is "$rc" 2 "the channel port refuses connections (send-job exit 2)"
@@ -88,7 +57,7 @@ wait_for 15 attempts nautilus $((n + 1))
 ok $? "it tries again"
 wait_for 10 mismatches 2
 ok $? "the next attempt is refused as well"
-state_is nautilus hostkey-mismatch
+state_is hostkey-mismatch
 ok $? "the state stays hostkey-mismatch"
 is "$(log nautilus | grep -c 'event=up ')" 1 "the tunnel never came up with the new key"
 is "$(sha "$kh")" "$kh_before" "known_hosts is unchanged"

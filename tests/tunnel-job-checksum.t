@@ -5,11 +5,8 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sshd.sh"
 
-start_sshd || { ok 1 "sshd starts"; done_testing; exit; }
-start_printer lp --reply "@PJL INFO STATUS CODE=10001"
-add_test_site nautilus
-port=$(opt-channel add -q nautilus "127.0.0.1:$PRINTER_PORT")
-cleanup stop_tunnels
+need_sshd
+lp_site --reply "@PJL INFO STATUS CODE=10001"
 
 run opt-tunnel start nautilus
 is "$rc" 0 "start exits 0"
@@ -29,8 +26,7 @@ for i in 1 2 3 4 5 6 7 8; do
 	send-job "$port" "$T/par$i" >"$T/par$i.reply" &
 	pids="$pids $!"
 done
-failed=0
-for p in $pids; do wait "$p" || failed=$((failed + 1)); done
+wait_all $pids
 is "$failed" 0 "8 parallel jobs end cleanly"
 wait_for 20 test -f "$T/lp/job-9"
 want=$(for i in 1 2 3 4 5 6 7 8; do sha "$T/par$i"; done | sort)

@@ -10,9 +10,6 @@
 
 PORT_LO=$((22000 + RANDOM % 9000)) PORT_HI=$((PORT_LO + 40))
 
-st() { sed -n "s/^$1=//p" "$MAST_RUN_DIR/nautilus.state" 2>/dev/null; }
-st_is() { [ "$(st "$1")" = "$2" ]; }
-log() { cat "$MAST_LOG_DIR/nautilus.log" 2>/dev/null; }
 # shas DIR: the sorted checksums of DIR's complete jobs.
 shas() {
 	local f
@@ -23,7 +20,7 @@ shas() {
 }
 njobs_done() { [ "$(shas "$1" | grep -c '')" -ge "$2" ]; }
 
-start_sshd || { ok 1 "sshd starts"; done_testing; exit; }
+need_sshd
 
 # The proxy: one process, select(), non-blocking sockets with small
 # kernel buffers (4 KiB asked), at most 1 KiB per recv and 8 KiB waiting
@@ -95,8 +92,7 @@ wait_for 5 grep -q port "$T/proxy.port"
 ok $? "the proxy runs"
 proxy_port=$(cut -d' ' -f2 "$T/proxy.port")
 
-add_test_site nautilus
-opt-site set -q nautilus bind=127.0.0.1 port="$proxy_port"
+add_test_site nautilus bind=127.0.0.1 port="$proxy_port"
 for c in 1 2 3 4 5 6 7 8; do
 	start_printer "lp$c"
 	port[c]=$(opt-channel add -q nautilus "127.0.0.1:$PRINTER_PORT")

@@ -4,12 +4,9 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sshd.sh"
 
-start_sshd || { ok 1 "sshd starts"; done_testing; exit; }
-start_printer lp
 PORT_LO=$((22000 + RANDOM % 9000)) PORT_HI=$((PORT_LO + 20))
-add_test_site nautilus
-opt-channel add -q nautilus "127.0.0.1:$PRINTER_PORT" >/dev/null
-cleanup stop_tunnels
+need_sshd
+lp_site
 mkdir -p "$MAST_RUN_DIR"
 echo 999999 >"$MAST_RUN_DIR/nautilus.pid"
 

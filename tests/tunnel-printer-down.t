@@ -10,29 +10,15 @@
 
 PORT_LO=$((28000 + RANDOM % 3000)) PORT_HI=$((PORT_LO + 40))
 
-st() { sed -n "s/^$1=//p" "$MAST_RUN_DIR/nautilus.state" 2>/dev/null; }
 st_like() { st "$1" | grep -Eq -- "$2"; }
-log() { cat "$MAST_LOG_DIR/nautilus.log" 2>/dev/null; }
-ms_now() { echo $(($(date +%s%N) / 1000000)); }
-# got_job DIR FILE: DIR holds a complete job with FILE's bytes.
-got_job() {
-	local f want
-	want=$(sha "$2")
-	for f in "$1"/job-*; do
-		case $f in *.part | *.cut) continue ;; esac
-		[ -f "$f" ] && [ "$(sha "$f")" = "$want" ] && return 0
-	done
-	return 1
-}
 
-start_sshd || { ok 1 "sshd starts"; done_testing; exit; }
+need_sshd
 start_printer lp
 lp_port=$PRINTER_PORT
 start_printer early --close-after 65536
 early_port=$PRINTER_PORT
 dead_port=$(free_port) # nothing listens there: the printer is off
-add_test_site nautilus
-opt-site set -q nautilus bind=127.0.0.1
+add_test_site nautilus bind=127.0.0.1
 down=$(opt-channel add -q nautilus "127.0.0.1:$dead_port")
 good=$(opt-channel add -q nautilus "127.0.0.1:$lp_port")
 cut=$(opt-channel add -q nautilus "127.0.0.1:$early_port")

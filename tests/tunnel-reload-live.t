@@ -10,32 +10,15 @@
 
 PORT_LO=$((22000 + RANDOM % 9000)) PORT_HI=$((PORT_LO + 40))
 
-st() { sed -n "s/^$1=//p" "$MAST_RUN_DIR/nautilus.state" 2>/dev/null; }
-log() { cat "$MAST_LOG_DIR/nautilus.log" 2>/dev/null; }
-st_is() { [ "$(st "$1")" = "$2" ]; }
 reloads_gt() { [ "$(log | grep -c 'event=reloaded ')" -gt "$1" ]; }
 reload_failed_gt() { [ "$(log | grep -c 'event=reload-failed ')" -gt "$1" ]; }
-# A path as an ERE.
-re() { printf '%s' "$1" | sed 's/[][\\.*^$+?(){}|]/\\&/g'; }
-logged() { grep -Eq -- "$1" "$MAST_LOG_DIR/nautilus.log" 2>/dev/null; }
-# got_job DIR FILE: DIR holds a complete job with FILE's bytes.
-got_job() {
-	local f want
-	want=$(sha "$2")
-	for f in "$1"/job-*; do
-		case $f in *.part | *.cut) continue ;; esac
-		[ -f "$f" ] && [ "$(sha "$f")" = "$want" ] && return 0
-	done
-	return 1
-}
 
-start_sshd || { ok 1 "sshd starts"; done_testing; exit; }
+need_sshd
 start_printer slow --read-delay 20
 slow_port=$PRINTER_PORT
 start_printer lp
 lp_port=$PRINTER_PORT
-add_test_site nautilus
-opt-site set -q nautilus bind=127.0.0.1
+add_test_site nautilus bind=127.0.0.1
 long=$(opt-channel add -q nautilus "127.0.0.1:$slow_port")
 old=$(opt-channel add -q nautilus "127.0.0.1:$lp_port")
 cleanup stop_tunnels

@@ -8,35 +8,8 @@
 
 PORT_LO=$((22000 + RANDOM % 9000)) PORT_HI=$((PORT_LO + 40))
 
-st() { sed -n "s/^$1=//p" "$MAST_RUN_DIR/nautilus.state" 2>/dev/null; }
-log() { cat "$MAST_LOG_DIR/nautilus.log" 2>/dev/null; }
-logged() { grep -Eq -- "$1" "$MAST_LOG_DIR/nautilus.log" 2>/dev/null; }
-state_is() { [ "$(st state)" = "$1" ]; }
-ms_now() { echo $(($(date +%s%N) / 1000000)); }
-# alive PID: a process that is not a zombie (an orphan's zombie may wait
-# a while for init).
-alive() { [ -r "/proc/$1/stat" ] && ! grep -q '^[0-9]* (.*) Z' "/proc/$1/stat"; }
-# The opt-tunnel processes of this test: those holding a file under $T.
-tunnel_pids() {
-	local p fd exe
-	exe=$(readlink -f "$OPT_BIN/opt-tunnel")
-	for p in /proc/[0-9]*; do
-		[ "$(readlink "$p/exe" 2>/dev/null)" = "$exe" ] || continue
-		for fd in "$p"/fd/*; do
-			case $(readlink "$fd" 2>/dev/null) in
-			"$T"/*) echo "${p#/proc/}" && break ;;
-			esac
-		done
-	done
-	return 0
-}
-
-start_sshd || { ok 1 "sshd starts"; done_testing; exit; }
-start_printer slow --read-delay 20 --reply "@PJL EOJ"
-add_test_site nautilus
-opt-site set -q nautilus bind=127.0.0.1
-port=$(opt-channel add -q nautilus "127.0.0.1:$PRINTER_PORT")
-cleanup stop_tunnels
+need_sshd
+lp_site bind=127.0.0.1 --read-delay 20 --reply "@PJL EOJ"
 
 run opt-tunnel start nautilus
 is "$rc" 0 "start exits 0"
@@ -49,7 +22,7 @@ head -c 6291456 /dev/urandom >"$T/job"
 send-job "$port" "$T/job" >"$T/job.reply" 2>"$T/job.err" &
 job=$!
 cleanup "kill $job 2>/dev/null"
-wait_for 10 test -s "$T/slow/job-1.part"
+wait_for 10 test -s "$T/lp/job-1.part"
 ok $? "the job is running"
 
 t0=$(ms_now)
@@ -77,8 +50,8 @@ ok $? "stop returned once the job was done ($stop_ms ms)"
 wait "$job"
 is "$?" 0 "the job ends cleanly (send-job exit 0)"
 is "$(cat "$T/job.reply")" "@PJL EOJ" "the printer's reply reached the client"
-wait_for 5 test -f "$T/slow/job-1"
-is "$(sha "$T/slow/job-1" 2>/dev/null)" "$(sha "$T/job")" "the printer got the job byte for byte"
+wait_for 5 test -f "$T/lp/job-1"
+is "$(sha "$T/lp/job-1" 2>/dev/null)" "$(sha "$T/job")" "the printer got the job byte for byte"
 like "$(log)" "event=job-done channel=1 peer=127\.0\.0\.1:[0-9]+ bytes_up=6291456 bytes_down=8 " "the log has the job done"
 ! logged "event=(job-cut|job-failed) "
 ok $? "no job was cut or failed"

@@ -9,41 +9,14 @@
 
 PORT_LO=$((22000 + RANDOM % 3000)) PORT_HI=$((PORT_LO + 40))
 
-# st KEY: a value of the site's state file.
-st() { sed -n "s/^$1=//p" "$MAST_RUN_DIR/nautilus.state" 2>/dev/null; }
-state_is() { [ "$(st state)" = "$1" ]; }
-log() { cat "$MAST_LOG_DIR/nautilus.log" 2>/dev/null; }
 retries() { [ "$(log | grep -c 'event=retry ')" -ge "$1" ]; }
-# A process and all its descendants.
-family() {
-	local c
-	echo "$1"
-	for c in $(pgrep -P "$1"); do family "$c"; done
-}
-# sshd dies without a word: the listener and every session, SIGKILL.
-crash_sshd() {
-	kill -9 $(family "$SSHD_PID") 2>/dev/null
-	wait "$SSHD_PID" 2>/dev/null
-	return 0
-}
-# got_job DIR FILE: DIR holds a complete job with FILE's bytes.
-got_job() {
-	local f want
-	want=$(sha "$2")
-	for f in "$1"/job-*; do
-		case $f in *.part | *.cut) continue ;; esac
-		[ -f "$f" ] && [ "$(sha "$f")" = "$want" ] && return 0
-	done
-	return 1
-}
 
-start_sshd || { ok 1 "sshd starts"; done_testing; exit; }
+need_sshd
 start_printer lp
 lp_port=$PRINTER_PORT
 start_printer slow --read-delay 50
 slow_port=$PRINTER_PORT
-add_test_site nautilus
-opt-site set -q nautilus bind=127.0.0.1
+add_test_site nautilus bind=127.0.0.1
 port=$(opt-channel add -q nautilus "127.0.0.1:$lp_port")
 sport=$(opt-channel add -q nautilus "127.0.0.1:$slow_port")
 cleanup stop_tunnels
