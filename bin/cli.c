@@ -70,10 +70,17 @@ cli_option(struct cli *c, int ch, char *const *argv, void (*usage)(void))
 		    opt_quote(q, sizeof(q), argv[optind - 1]));
 	case '?':
 		/* optopt: 0 for an unknown long option; a known option's
-		 * value when it was given a value it does not take. */
-		if (optopt > 0 && optopt < 0x80 &&
-		    strchr(CLI_SHORT_OPTS, optopt) == NULL)
-			cli_usage_error(c, "unknown option '-%c'", optopt);
+		 * value when it was given a value it does not take (a letter
+		 * of CLI_SHORT_OPTS, or 0x100 and up); else the byte of an
+		 * unknown short option, negative above 0x7f where char is
+		 * signed, and quoted like any other hostile input. */
+		if (optopt != 0 && optopt < 0x100 &&
+		    (optopt < 0 || optopt == ':' ||
+		        strchr(CLI_SHORT_OPTS, optopt) == NULL)) {
+			char o[3] = {'-', (char)optopt, '\0'};
+			cli_usage_error(c, "unknown option '%s'",
+			    opt_quote(q, sizeof(q), o));
+		}
 		if (optopt != 0)
 			cli_usage_error(c, "option '%s' takes no value",
 			    opt_quote(q, sizeof(q), argv[optind - 1]));

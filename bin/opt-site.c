@@ -378,12 +378,13 @@ cmd_trust(int argc, char **argv, const char *want)
 static char *
 slurp(const char *path, struct opt_error *e)
 {
-	char *buf;
+	char *buf, q[OPT_QUOTE_BUF];
 	size_t len = 0;
 	FILE *f;
 
 	if ((f = fopen(path, "re")) == NULL) {
-		opt_error_errno(e, 0, "cannot read %s", path);
+		opt_error_errno(
+		    e, 0, "cannot read %s", opt_quote_path(q, sizeof(q), path));
 		return NULL;
 	}
 	if ((buf = malloc(1 << 20)) == NULL) {
@@ -395,7 +396,7 @@ slurp(const char *path, struct opt_error *e)
 	if (ferror(f) || !feof(f) || memchr(buf, '\0', len) != NULL) {
 		opt_error_set(e, EX_DATAERR,
 		    "%s: not a mast configuration (binary, or over 1 MiB)",
-		    path);
+		    opt_quote_path(q, sizeof(q), path));
 		fclose(f);
 		free(buf);
 		return NULL;
@@ -458,7 +459,8 @@ replace_rsa(struct opt_site *s, const struct opt_defaults *d)
 static int
 import_one(const char *path, const struct opt_defaults *d)
 {
-	char id[OPT_SITE_ID_MAX + 1], old[PATH_MAX];
+	char id[OPT_SITE_ID_MAX + 1], old[PATH_MAX], q[OPT_QUOTE_BUF];
+	const char *shown = opt_quote_path(q, sizeof(q), path);
 	struct opt_legacy lg;
 	struct opt_ports ports;
 	struct opt_error e;
@@ -470,7 +472,7 @@ import_one(const char *path, const struct opt_defaults *d)
 	if (opt_legacy_site_id(path, id, sizeof(id), &e) == -1 ||
 	    (text = slurp(path, &e)) == NULL)
 		goto fail;
-	if (opt_legacy_parse(path, id, text, d, &lg, &e) == -1) {
+	if (opt_legacy_parse(shown, id, text, d, &lg, &e) == -1) {
 		free(text);
 		goto fail;
 	}
@@ -500,7 +502,7 @@ import_one(const char *path, const struct opt_defaults *d)
 	if (!cli.quiet)
 		printf("%s: imported from %s: %s port %d, %zu channel%s, "
 		       "throttle %s\n",
-		    id, path, lg.site.host, lg.site.port, lg.channels.n,
+		    id, shown, lg.site.host, lg.site.port, lg.channels.n,
 		    lg.channels.n == 1 ? "" : "s",
 		    lg.throttle.enabled ? "on" : "off");
 	if (rsa)
@@ -513,7 +515,7 @@ import_one(const char *path, const struct opt_defaults *d)
 fail_locked:
 	opt_lock_release(&l);
 	opt_channels_free(&lg.channels);
-	opt_error_prefix(&e, "%s: ", path);
+	opt_error_prefix(&e, "%s: ", shown);
 fail:
 	cli_warn(&cli, NULL, &e);
 	return e.status;
@@ -529,6 +531,7 @@ import_from_config(const char *path, const struct opt_defaults *d)
 {
 	char legacy[PATH_MAX], dst[PATH_MAX];
 	const char *base = strrchr(path, '/');
+	char q[OPT_QUOTE_BUF];
 	struct opt_error e;
 	int r;
 
@@ -544,7 +547,8 @@ import_from_config(const char *path, const struct opt_defaults *d)
 	if (access(dst, F_OK) == 0)
 		errno = EEXIST;
 	if (errno == EEXIST || rename(path, dst) == -1) {
-		opt_error_errno(&e, 0, "cannot move %s to %s", path, legacy);
+		opt_error_errno(&e, 0, "cannot move %s to %s",
+		    opt_quote_path(q, sizeof(q), path), legacy);
 		cli_warn(&cli, NULL, &e);
 		return e.status;
 	}

@@ -699,7 +699,7 @@ main(int argc, char **argv)
 		return EX_OSERR;
 	if (checking) {
 		status = check(sites, n, timeout_s * 1000);
-		free_sites(sites, n, argc == 0);
+		free_sites(sites, n, argc <= 0);
 		return cli_flush(&cli, status);
 	}
 
@@ -748,6 +748,6 @@ main(int argc, char **argv)
 	for (i = 0; i < n; i++)
 		opt_state_free(&st[i]);
 	free(st);
-	free_sites(sites, n, argc == 0);
+	free_sites(sites, n, argc <= 0);
 	return cli_flush(&cli, status);
 }

@@ -144,7 +144,8 @@ static void
 title(void *arg, const char *site, const char *state, unsigned channels)
 {
 	(void)arg;
-	setproctitle("%s %s %uch", site, state, channels);
+	/* "-": not argv[0]'s name, whatever it was, but the tool's. */
+	setproctitle("-opt-tunnel: %s %s %uch", site, state, channels);
 }
 
 /* Prepares, drops privileges and takes the pidfile; for run and start. */

@@ -67,6 +67,7 @@ opt_error_status_of_errno(int err)
 		return EX_NOPERM;
 	case ENOENT:
 	case ENOTDIR:
+	case ENAMETOOLONG:
 		return EX_NOINPUT;
 	case ENOSPC:
 	case EDQUOT:
@@ -117,4 +118,22 @@ opt_quote(char *buf, size_t len, const char *s)
 	}
 	buf[o] = '\0';
 	return buf;
+}
+
+/*
+ * A path for a message: as it is when it is printable ASCII, which
+ * cannot break the line, and short enough to leave room for the rest
+ * of the message; else quoted and cut by opt_quote.
+ */
+const char *
+opt_quote_path(char *buf, size_t len, const char *path)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)path; *p != '\0'; p++)
+		if (*p < 0x20 || *p >= 0x7f)
+			return opt_quote(buf, len, path);
+	if (p - (const unsigned char *)path > 255)
+		return opt_quote(buf, len, path);
+	return path;
 }

@@ -27,5 +27,6 @@ int opt_error_status_of_errno(int);
 #define OPT_QUOTE_MAX 100
 #define OPT_QUOTE_BUF (OPT_QUOTE_MAX + 8)
 const char *opt_quote(char *, size_t, const char *);
+const char *opt_quote_path(char *, size_t, const char *);
 
 #endif

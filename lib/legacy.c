@@ -605,14 +605,22 @@ opt_legacy_site_id(const char *path, char *id, size_t len,
     struct opt_error *e)
 {
 	const char *base = strrchr(path, '/');
-	char *dot;
+	const char *name = base ? base + 1 : path;
+	size_t n = strlen(name);
+	char q[OPT_QUOTE_BUF];
 
-	strlcpy(id, base ? base + 1 : path, len);
-	if ((dot = strrchr(id, '.')) != NULL &&
-	    (strcmp(dot, ".conf") == 0 || strcmp(dot, ".sh") == 0))
-		*dot = '\0';
-	if (opt_valid_site_id(id, e) == -1) {
-		opt_error_prefix(e, "%s: its name gives no site id: ", path);
+	if (n > 5 && strcmp(name + n - 5, ".conf") == 0)
+		n -= 5;
+	else if (n > 3 && strcmp(name + n - 3, ".sh") == 0)
+		n -= 3;
+	/* A name too long for an id is refused whole, never cut to one. */
+	if (n < len) {
+		memcpy(id, name, n);
+		id[n] = '\0';
+	}
+	if (opt_valid_site_id(n < len ? id : name, e) == -1) {
+		opt_error_prefix(e, "%s: its name gives no site id: ",
+		    opt_quote_path(q, sizeof(q), path));
 		return -1;
 	}
 	return 0;

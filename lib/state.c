@@ -40,16 +40,25 @@ opt_tstate_parse(const char *s, enum opt_tstate *out)
 	return -1;
 }
 
-/* A value for the file: one line, no control characters. */
+/* Printable ASCII, in place: control characters become spaces and other
+ * bytes '?', so that a value read from a state file can reach a
+ * terminal, a tab-separated line or JSON as it is. */
+static void
+clean(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = ' ';
+		else if ((unsigned char)*s > 0x7f)
+			*s = '?';
+}
+
+/* A value for the file: one line, printable. */
 void
 opt_state_text(char *dst, size_t len, const char *src)
 {
-	size_t i;
-
 	strlcpy(dst, src, len);
-	for (i = 0; dst[i] != '\0'; i++)
-		if ((unsigned char)dst[i] < 0x20 || dst[i] == 0x7f)
-			dst[i] = ' ';
+	clean(dst);
 }
 
 void
@@ -196,6 +205,7 @@ channel_field(struct opt_state *s, const char *key, const char *v)
 			return -1;
 		memcpy(c->printer, v, (size_t)(colon - v));
 		c->printer[colon - v] = '\0';
+		clean(c->printer);
 		c->printer_port = (int)n;
 		return 0;
 	}

@@ -157,6 +157,50 @@ fail:
 }
 
 /*
+ * The length of the UTF-8 character at p, its code point in *cp; 0 when
+ * p is not one (a stray byte, an overlong form, a surrogate, beyond
+ * U+10FFFF).
+ */
+static size_t
+utf8_char(const unsigned char *p, unsigned *cp)
+{
+	unsigned len, i;
+
+	if (*p < 0x80) {
+		*cp = *p;
+		return 1;
+	} else if ((*p & 0xe0) == 0xc0) {
+		*cp = *p & 0x1f;
+		len = 2;
+	} else if ((*p & 0xf0) == 0xe0) {
+		*cp = *p & 0x0f;
+		len = 3;
+	} else if ((*p & 0xf8) == 0xf0) {
+		*cp = *p & 0x07;
+		len = 4;
+	} else {
+		return 0;
+	}
+	for (i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		*cp = (*cp << 6) | (p[i] & 0x3f);
+	}
+	if ((len == 2 && *cp < 0x80) || (len == 3 && *cp < 0x800) ||
+	    (len == 4 && *cp < 0x10000) || *cp > 0x10ffff ||
+	    (*cp >= 0xd800 && *cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/* C0, DEL and C1. */
+static bool
+control(unsigned cp)
+{
+	return cp < 0x20 || (cp >= 0x7f && cp < 0xa0);
+}
+
+/*
  * A description is UTF-8 text of at most 80 characters with no control
  * characters (C0, DEL, C1): it goes into tables, one-line logs and
  * config files.
@@ -165,60 +209,41 @@ int
 opt_valid_description(const char *s, struct opt_error *e)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t chars = 0;
+	size_t chars = 0, len;
+	unsigned cp;
 
-	while (*p != '\0') {
-		unsigned cp, len, i;
-
-		if (*p < 0x80) {
-			cp = *p;
-			len = 1;
-		} else if ((*p & 0xe0) == 0xc0) {
-			cp = *p & 0x1f;
-			len = 2;
-		} else if ((*p & 0xf0) == 0xe0) {
-			cp = *p & 0x0f;
-			len = 3;
-		} else if ((*p & 0xf8) == 0xf0) {
-			cp = *p & 0x07;
-			len = 4;
-		} else {
-			goto utf8;
-		}
-		for (i = 1; i < len; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				goto utf8;
-			cp = (cp << 6) | (p[i] & 0x3f);
-		}
-		if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
-		    (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			goto utf8;
-		if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0))
+	for (; *p != '\0'; p += len) {
+		if ((len = utf8_char(p, &cp)) == 0)
+			return bad(
+			    e, "description", s, "is not valid UTF-8 text");
+		if (control(cp))
 			return bad(e, "description", s,
 			    "contains a control character");
-		p += len;
 		if (++chars > OPT_DESC_CHARS)
 			return bad(e, "description", s,
 			    "is longer than 80 characters");
 	}
 	return 0;
-utf8:
-	return bad(e, "description", s, "is not valid UTF-8 text");
 }
 
 int
 opt_valid_path(const char *what, const char *s, struct opt_error *e)
 {
 	const unsigned char *p;
+	size_t len;
+	unsigned cp;
 
 	if (s[0] != '/')
 		return bad(e, what, s, "is not an absolute path");
 	if (strlen(s) >= PATH_MAX)
 		return bad(e, what, s, "is too long");
-	for (p = (const unsigned char *)s; *p != '\0'; p++)
-		if (*p < 0x20 || *p == 0x7f)
+	/* It goes into tables, JSON and one-line messages as it is. */
+	for (p = (const unsigned char *)s; *p != '\0'; p += len) {
+		if ((len = utf8_char(p, &cp)) == 0)
+			return bad(e, what, s, "is not valid UTF-8");
+		if (control(cp))
 			return bad(e, what, s, "contains a control character");
+	}
 	return 0;
 }
 
