@@ -25,7 +25,9 @@ inB() { ip netns exec "$B" "$@"; }
 
 ip netns add "$A" && ip netns add "$B"
 ok $? "two network namespaces are created"
-cleanup "ip netns del $A 2>/dev/null; ip netns del $B 2>/dev/null"
+# Every process left in a namespace goes first: the site's session of
+# the silent link never hears of the client again.
+cleanup "for n in $A $B; do ip netns pids \$n 2>/dev/null | xargs -r kill -9; ip netns del \$n 2>/dev/null; done"
 ip link add "$VA" netns "$A" type veth peer name "$VB" netns "$B" &&
 	inA ip addr add "$ip_a/30" dev "$VA" && inA ip link set "$VA" up &&
 	inA ip link set lo up && inB ip addr add "$ip_b/30" dev "$VB" &&
@@ -51,6 +53,8 @@ PermitRootLogin prohibit-password
 AllowTcpForwarding yes
 PermitTTY no
 LogLevel VERBOSE
+ClientAliveInterval 2
+ClientAliveCountMax 3
 CONF
 mkdir -p /run/sshd
 # (ip netns exec execs the command: $! is sshd's own pid)
