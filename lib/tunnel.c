@@ -135,6 +135,9 @@ struct opt_tunnel {
 	struct job *jobs;
 	struct job *opening; /* the one job whose channel open is in flight */
 	unsigned rr; /* round-robin start for fairness */
+	/* wire_down when the last pass began: bytes read during a pass may
+	 * hold a reply that another call queued inside libssh2 */
+	unsigned long long pass_rx;
 
 	enum phase phase;
 	LIBSSH2_SESSION *session;
@@ -1589,6 +1592,7 @@ forward(struct opt_tunnel *t, bool readable)
 	unsigned probes = t->probes_running, i = 0, start;
 	size_t count = 0;
 
+	t->pass_rx = t->st.wire_down;
 	if (drain(t, readable) == -1 || open_step(t) == -1)
 		return -1;
 	/* Round robin: a different job goes first on each pass. */
@@ -1822,6 +1826,17 @@ cut_jobs(struct opt_tunnel *t)
 	}
 }
 
+static bool
+closing_jobs(const struct opt_tunnel *t)
+{
+	const struct job *j;
+
+	for (j = t->jobs; j != NULL; j = j->next)
+		if (j->phase == JOB_CLOSING)
+			return true;
+	return false;
+}
+
 static int
 poll_timeout(struct opt_tunnel *t, long long now)
 {
@@ -1832,6 +1847,11 @@ poll_timeout(struct opt_tunnel *t, long long now)
 	if (t->draining && t->drain_deadline < until)
 		until = t->drain_deadline;
 	if (t->phase == PH_UP && work_pending(t))
+		until = now;
+	/* A channel open's or close's answer read by another channel's
+	 * call waits inside libssh2, with nothing left to poll for. */
+	if (t->phase == PH_UP && t->st.wire_down != t->pass_rx &&
+	    (t->opening != NULL || closing_jobs(t)))
 		until = now;
 	/* Under a limit, wake when tokens come (at once if they came
 	 * since build_poll() left POLLOUT out). */
