@@ -159,15 +159,16 @@ main(int argc, char **argv)
 				continue;
 			/* a: read for up unless full, write for down if due */
 			pfd[n].fd = p->a;
-			pfd[n].events = (short)((!p->up.eof && p->up.len == 0 ?
-						    POLLIN : 0) |
-			    (p->down.len > p->down.off ? POLLOUT : 0));
+			pfd[n].events =
+			    (short)((!p->up.eof && p->up.len == 0 ? POLLIN
+			                                          : 0) |
+			        (p->down.len > p->down.off ? POLLOUT : 0));
 			idx[n++] = i;
 			pfd[n].fd = p->b;
-			pfd[n].events = (short)((!p->down.eof &&
-						    p->down.len == 0 ?
-						    POLLIN : 0) |
-			    (p->up.len > p->up.off ? POLLOUT : 0));
+			pfd[n].events =
+			    (short)((!p->down.eof && p->down.len == 0 ? POLLIN
+			                                              : 0) |
+			        (p->up.len > p->up.off ? POLLOUT : 0));
 			idx[n++] = i;
 		}
 		if (poll(pfd, (nfds_t)n, -1) == -1 && errno != EINTR)
@@ -179,13 +180,13 @@ main(int argc, char **argv)
 				struct sockaddr_in t = loopback(target);
 				for (i = 0; i < MAXPAIRS && pairs[i].used; i++)
 					;
-				setsockopt(c, IPPROTO_TCP, TCP_NODELAY,
-				    &one, sizeof(one));
+				setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one,
+				    sizeof(one));
 				setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one,
 				    sizeof(one));
 				if (i == MAXPAIRS ||
 				    connect(s, (struct sockaddr *)&t,
-					sizeof(t)) == -1) {
+				        sizeof(t)) == -1) {
 					close(c);
 					close(s);
 					continue;
@@ -210,7 +211,7 @@ main(int argc, char **argv)
 			struct pair *p = &pairs[idx[i]];
 			if (!p->used ||
 			    !((pfd[i].revents | pfd[i + 1].revents) &
-				(POLLIN | POLLOUT | POLLHUP | POLLERR)))
+			        (POLLIN | POLLOUT | POLLHUP | POLLERR)))
 				continue;
 			if (step(&p->up) == -1 || step(&p->down) == -1 ||
 			    (p->up.done && p->down.done))

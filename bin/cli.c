@@ -1,6 +1,6 @@
 #include <errno.h>
-#include <signal.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,8 +122,8 @@ cli_unknown_command(const struct cli *c, const char *cmd)
 {
 	char q[OPT_QUOTE_BUF];
 
-	cli_usage_error(
-	    c, "unknown command '%s'", opt_quote(q, sizeof(q), cmd));
+	cli_usage_error(c, "unknown command '%s'",
+	    opt_quote(q, sizeof(q), cmd));
 }
 
 void
@@ -190,8 +190,8 @@ cli_lock(const struct cli *c, struct opt_lock *l)
 /* Before an edit of a site: the paths, the defaults, the site, then the
  * config lock. */
 void
-cli_site_lock(
-    struct cli *c, const char *site, struct opt_defaults *d, struct opt_lock *l)
+cli_site_lock(struct cli *c, const char *site, struct opt_defaults *d,
+    struct opt_lock *l)
 {
 	cli_paths(c);
 	cli_defaults(c, d);
@@ -210,7 +210,7 @@ int
 cli_site_table(const struct cli *c, const struct opt_column *cols, size_t ncols,
     const char *site, cli_rows_fn *rows, const struct opt_defaults *d)
 {
-	char (*ids)[OPT_SITE_ID_MAX + 1] = NULL;
+	char(*ids)[OPT_SITE_ID_MAX + 1] = NULL;
 	struct opt_table t;
 	struct opt_error e;
 	size_t i, n = 1;
@@ -252,7 +252,7 @@ cli_reload_tunnel(const struct cli *c, const char *site)
 	pid_t pid;
 
 	if (opt_paths_run(&c->paths, site, ".pid", path, sizeof(path), &e) ==
-		-1 ||
+	        -1 ||
 	    opt_pidfile_probe(path, &pid) != OPT_PROC_RUNNING || pid <= 0)
 		return;
 	if (kill(pid, SIGHUP) == -1) {

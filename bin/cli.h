@@ -32,17 +32,19 @@ enum {
 	CLI_OPT_FIRST_TOOL,
 };
 #define CLI_SHORT_OPTS ":hVqvC:H"
-#define CLI_LONG_OPTS                                                      \
-	{"help", no_argument, NULL, 'h'},                                  \
-	    {"version", no_argument, NULL, 'V'},                           \
-	    {"quiet", no_argument, NULL, 'q'},                             \
-	    {"verbose", no_argument, NULL, 'v'},                           \
-	    {"config-dir", required_argument, NULL, 'C'},                  \
-	    {"json", no_argument, NULL, CLI_OPT_JSON}
+/* clang-format off */
+#define CLI_LONG_OPTS \
+	{"help", no_argument, NULL, 'h'}, \
+	{"version", no_argument, NULL, 'V'}, \
+	{"quiet", no_argument, NULL, 'q'}, \
+	{"verbose", no_argument, NULL, 'v'}, \
+	{"config-dir", required_argument, NULL, 'C'}, \
+	{"json", no_argument, NULL, CLI_OPT_JSON}
+/* clang-format on */
 
 void cli_init(struct cli *, const char *);
-int cli_getopt(
-    struct cli *, int, char **, const struct option *, void (*)(void));
+int cli_getopt(struct cli *, int, char **, const struct option *,
+    void (*)(void));
 const char *cli_command(const struct cli *, int, char **);
 noreturn void cli_unknown_command(const struct cli *, const char *);
 void cli_paths(struct cli *);
@@ -51,8 +53,8 @@ void cli_site_id(const struct cli *, const char *);
 void cli_site_exists(const struct cli *, const char *);
 void cli_defaults(const struct cli *, struct opt_defaults *);
 void cli_lock(const struct cli *, struct opt_lock *);
-void cli_site_lock(
-    struct cli *, const char *, struct opt_defaults *, struct opt_lock *);
+void cli_site_lock(struct cli *, const char *, struct opt_defaults *,
+    struct opt_lock *);
 
 /* Adds the rows of a site to a listing; -1 with the error if it cannot. */
 typedef int cli_rows_fn(struct opt_table *, const struct opt_defaults *,

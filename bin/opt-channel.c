@@ -126,8 +126,8 @@ cmd_add(int argc, char **argv, const char *listen, const char *desc)
 		check_port(&ed.s, c.listen, 0);
 	} else {
 		if (opt_ports_load(&cli.paths, &ports, &e) == -1 ||
-		    opt_port_allocate(
-		        &ports, &ed.d, ed.s.bind, &c.listen, &e) == -1)
+		    opt_port_allocate(&ports, &ed.d, ed.s.bind, &c.listen,
+		        &e) == -1)
 			cli_fail(&cli, site, &e);
 		opt_ports_free(&ports);
 	}
@@ -140,8 +140,7 @@ cmd_add(int argc, char **argv, const char *listen, const char *desc)
 		printf("{\"site\":\"%s\",\"id\":%d,\"listen\":%d,\"printer\":",
 		    site, c.id, c.listen);
 		opt_json_string(stdout, c.printer);
-		printf(",\"printer_port\":%d,\"description\":",
-		    c.printer_port);
+		printf(",\"printer_port\":%d,\"description\":", c.printer_port);
 		opt_json_string(stdout, c.description);
 		printf("}\n");
 	} else if (cli.format == OPT_FMT_TSV) {
@@ -245,7 +244,8 @@ cmd_set(int argc, char **argv)
 	id = channel_id(site, argv[2]);
 	cli_split_pairs(&cli, argc, argv, 3);
 	for (i = 3; i < argc; i++)
-		if (opt_channel_set(&scratch, argv[i], cli_value(argv[i]), &e) == -1)
+		if (opt_channel_set(&scratch, argv[i], cli_value(argv[i]),
+		        &e) == -1)
 			cli_fail(&cli, site, &e);
 
 	edit_begin(site, &ed);

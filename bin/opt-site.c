@@ -23,8 +23,8 @@
 #include "defaults.h"
 #include "legacy.h"
 #include "lock.h"
-#include "port.h"
 #include "pidfile.h"
+#include "port.h"
 #include "site.h"
 #include "ssh.h"
 #include "throttle.h"
@@ -138,9 +138,9 @@ cmd_remove(int argc, char **argv, bool force)
 	cli_paths(&cli);
 	cli_site_exists(&cli, site);
 	if (opt_paths_run(&cli.paths, site, ".pid", pidfile, sizeof(pidfile),
-		&e) == -1 ||
+	        &e) == -1 ||
 	    opt_paths_run(&cli.paths, site, ".state", state, sizeof(state),
-		&e) == -1)
+	        &e) == -1)
 		cli_fail(&cli, site, &e);
 	if (opt_pidfile_probe(pidfile, &pid) == OPT_PROC_RUNNING) {
 		if (!force) {
@@ -293,7 +293,8 @@ cmd_set(int argc, char **argv)
 	cli_reload_tunnel(&cli, site);
 	if (cli.verbose)
 		for (i = 2; i < argc; i++)
-			printf("%s: %s = %s\n", site, argv[i], cli_value(argv[i]));
+			printf("%s: %s = %s\n", site, argv[i],
+			    cli_value(argv[i]));
 	return cli_flush(&cli, EX_OK);
 }
 
@@ -332,9 +333,9 @@ cmd_trust(int argc, char **argv, const char *want)
 	cli_site_exists(&cli, site);
 	if (opt_site_load(&cli.paths, &d, site, &s, &e) == -1 ||
 	    opt_paths_site(&cli.paths, site, "known_hosts", path, sizeof(path),
-		&e) == -1 ||
+	        &e) == -1 ||
 	    opt_hostkey_fetch(s.host, s.port, 10000, &k, blob, sizeof(blob),
-		&e) == -1)
+	        &e) == -1)
 		cli_fail(&cli, site, &e);
 	opt_fingerprint(k.blob, k.len, fp, sizeof(fp));
 	if (!cli.quiet)
@@ -363,9 +364,9 @@ cmd_trust(int argc, char **argv, const char *want)
 		    old[0] ? old : "another key", fp, site, fp);
 		cli_fail(&cli, site, &e);
 	}
-	if ((r == OPT_HK_MISMATCH ?
-		    opt_knownhosts_replace(path, s.host, s.port, &k, &e) :
-		    opt_knownhosts_pin(path, s.host, s.port, &k, &e)) == -1)
+	if ((r == OPT_HK_MISMATCH
+	            ? opt_knownhosts_replace(path, s.host, s.port, &k, &e)
+	            : opt_knownhosts_pin(path, s.host, s.port, &k, &e)) == -1)
 		cli_fail(&cli, site, &e);
 	opt_lock_release(&l);
 	cli_reload_tunnel(&cli, site);
@@ -383,8 +384,8 @@ slurp(const char *path, struct opt_error *e)
 	FILE *f;
 
 	if ((f = fopen(path, "re")) == NULL) {
-		opt_error_errno(
-		    e, 0, "cannot read %s", opt_quote_path(q, sizeof(q), path));
+		opt_error_errno(e, 0, "cannot read %s",
+		    opt_quote_path(q, sizeof(q), path));
 		return NULL;
 	}
 	if ((buf = malloc(1 << 20)) == NULL) {
@@ -424,7 +425,7 @@ legacy_files(char ***out)
 		if (de->d_name[0] == '.' ||
 		    strcmp(de->d_name, "defaults.conf") == 0 ||
 		    opt_paths_join(path, sizeof(path), NULL, cli.paths.config,
-			de->d_name, (char *)NULL) == -1 ||
+		        de->d_name, (char *)NULL) == -1 ||
 		    lstat(path, &st) == -1 || !S_ISREG(st.st_mode) ||
 		    (text = slurp(path, NULL)) == NULL)
 			continue;
@@ -487,15 +488,15 @@ import_one(const char *path, const struct opt_defaults *d)
 	if (opt_ports_load(&cli.paths, &ports, &e) == -1)
 		goto fail_locked;
 	for (i = 0; i < lg.channels.n; i++) {
-		if (opt_port_check(&ports, lg.site.bind, lg.channels.v[i].listen,
-			id, 0, &e) == -1) {
+		if (opt_port_check(&ports, lg.site.bind,
+		        lg.channels.v[i].listen, id, 0, &e) == -1) {
 			opt_ports_free(&ports);
 			goto fail_locked;
 		}
 	}
 	opt_ports_free(&ports);
 	if (opt_site_create(&cli.paths, &lg.site, &lg.throttle, &lg.channels,
-		&e) == -1)
+	        &e) == -1)
 		goto fail_locked;
 	opt_lock_release(&l);
 
@@ -537,10 +538,10 @@ import_from_config(const char *path, const struct opt_defaults *d)
 
 	errno = 0;
 	if (opt_paths_join(legacy, sizeof(legacy), &e, cli.paths.config,
-		".mast-legacy", (char *)NULL) == -1 ||
+	        ".mast-legacy", (char *)NULL) == -1 ||
 	    opt_dir_make(legacy, &e) == -1 ||
-	    opt_paths_join(dst, sizeof(dst), &e, legacy,
-		base ? base + 1 : path, (char *)NULL) == -1) {
+	    opt_paths_join(dst, sizeof(dst), &e, legacy, base ? base + 1 : path,
+	        (char *)NULL) == -1) {
 		cli_warn(&cli, NULL, &e);
 		return e.status;
 	}
@@ -598,9 +599,8 @@ cmd_import(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-	static const char *const add_only[] = {"--port", "--user",
-	    "--identity", "--description", "--host-key-check",
-	    "--no-compression"};
+	static const char *const add_only[] = {"--port", "--user", "--identity",
+	    "--description", "--host-key-check", "--no-compression"};
 	struct add_opts add = {0};
 	const char *fingerprint = NULL;
 	bool force = false;

@@ -69,8 +69,8 @@ site_state(const char *site, struct opt_state *st, struct opt_error *e)
 	size_t i;
 
 	memset(st, 0, sizeof(*st));
-	if (opt_paths_run(&cli.paths, site, ".pid", path, sizeof(path),
-		e) == -1)
+	if (opt_paths_run(&cli.paths, site, ".pid", path, sizeof(path), e) ==
+	    -1)
 		return -1;
 	proc = opt_pidfile_probe(path, &pid);
 	opt_paths_run(&cli.paths, site, ".state", path, sizeof(path), NULL);
@@ -79,9 +79,9 @@ site_state(const char *site, struct opt_state *st, struct opt_error *e)
 	memset(st, 0, sizeof(*st));
 	strlcpy(st->site, site, sizeof(st->site));
 	/* Running but no state yet: it is just starting. */
-	st->state = proc == OPT_PROC_RUNNING ? OPT_TS_CONNECTING :
-	    proc == OPT_PROC_STALE	     ? OPT_TS_STALE :
-					       OPT_TS_STOPPED;
+	st->state = proc == OPT_PROC_RUNNING ? OPT_TS_CONNECTING
+	    : proc == OPT_PROC_STALE         ? OPT_TS_STALE
+	                                     : OPT_TS_STOPPED;
 	st->pid = proc == OPT_PROC_RUNNING ? (long)pid : 0;
 	/* A stopped site is still listed when its channels.conf is
 	 * broken; the caller says so. */
@@ -120,8 +120,8 @@ human_bytes(char *buf, size_t len, unsigned long long n)
 
 /* A byte count or rate: in human units in the table, exact with -H. */
 static void
-bytes_cell(
-    struct opt_table *t, const char *key, unsigned long long n, bool human)
+bytes_cell(struct opt_table *t, const char *key, unsigned long long n,
+    bool human)
 {
 	char buf[32];
 
@@ -276,8 +276,9 @@ json_site(FILE *f, const struct opt_state *st)
 		char printer[OPT_HOST_MAX + 16];
 
 		printer_text(printer, sizeof(printer), c);
-		fprintf(f, "%s{\"id\":%d,\"listen\":%d,\"printer\":",
-		    i ? "," : "", c->id, c->listen);
+		fprintf(f,
+		    "%s{\"id\":%d,\"listen\":%d,\"printer\":", i ? "," : "",
+		    c->id, c->listen);
 		opt_json_string(f, printer);
 		fprintf(f,
 		    ",\"active\":%u,\"jobs\":%llu,\"bytes_up\":%llu,"
@@ -344,8 +345,8 @@ prom_sample(FILE *f, int m, const char *site, const struct opt_state_channel *c,
 }
 
 static void
-prom_channel(
-    FILE *f, int m, const char *site, const struct opt_state_channel *c)
+prom_channel(FILE *f, int m, const char *site,
+    const struct opt_state_channel *c)
 {
 	switch (m) {
 	case M_CHANNEL_ACTIVE:
@@ -360,8 +361,8 @@ prom_channel(
 		break;
 	case M_CHANNEL_REACHABLE:
 		if (strcmp(c->probe, "unknown") != 0)
-			prom_sample(
-			    f, m, site, c, NULL, strcmp(c->probe, "ok") == 0);
+			prom_sample(f, m, site, c, NULL,
+			    strcmp(c->probe, "ok") == 0);
 		break;
 	}
 }
@@ -424,16 +425,17 @@ prometheus(FILE *f, const struct opt_state *v, size_t n)
 static const char *const check_names[] = {"OK", "WARNING", "CRITICAL",
     "UNKNOWN"};
 
-static void
-note(char *buf, size_t len, int *worst, int level, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+static void note(char *buf, size_t len, int *worst, int level, const char *fmt,
+    ...) __attribute__((format(printf, 5, 6)));
 
 /* Severity, not code order: UNKNOWN hides no WARNING or CRITICAL. */
 static int
 severity(int level)
 {
-	static const int rank[] = {[CHECK_OK] = 0, [CHECK_UNKNOWN] = 1,
-	    [CHECK_WARNING] = 2, [CHECK_CRITICAL] = 3};
+	static const int rank[] = {[CHECK_OK] = 0,
+	    [CHECK_UNKNOWN] = 1,
+	    [CHECK_WARNING] = 2,
+	    [CHECK_CRITICAL] = 3};
 
 	return rank[level];
 }
@@ -536,8 +538,8 @@ check(char **sites, size_t n, int timeout_ms)
 		case OPT_TS_UP:
 			break;
 		default:
-			note(msg, sizeof(msg), &worst, CHECK_WARNING, "%s %s%s%s",
-			    s->site, opt_tstate_name(s->state),
+			note(msg, sizeof(msg), &worst, CHECK_WARNING,
+			    "%s %s%s%s", s->site, opt_tstate_name(s->state),
 			    s->last_error[0] ? ": " : "", s->last_error);
 			continue;
 		}
@@ -578,7 +580,7 @@ check(char **sites, size_t n, int timeout_ms)
 static char **
 sites_of(int argc, char **argv, size_t *n, bool checking)
 {
-	char (*ids)[OPT_SITE_ID_MAX + 1];
+	char(*ids)[OPT_SITE_ID_MAX + 1];
 	struct opt_error e;
 	char **v;
 	int i;
@@ -587,8 +589,8 @@ sites_of(int argc, char **argv, size_t *n, bool checking)
 		for (i = 0; i < argc; i++) {
 			if (opt_valid_site_id(argv[i], &e) == 0 &&
 			    !opt_site_exists(&cli.paths, argv[i]))
-				opt_error_set(&e, EX_NOINPUT, "%s: no such site",
-				    argv[i]);
+				opt_error_set(&e, EX_NOINPUT,
+				    "%s: no such site", argv[i]);
 			else if (opt_valid_site_id(argv[i], &e) == 0)
 				continue;
 			if (checking) {
@@ -686,13 +688,15 @@ main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	if (prom && cli.format != OPT_FMT_TABLE)
-		cli_usage_error(&cli, "--prometheus, -H and --json are "
-				      "exclusive");
+		cli_usage_error(&cli,
+		    "--prometheus, -H and --json are "
+		    "exclusive");
 	if (timeout && !checking)
 		cli_usage_error(&cli, "--timeout is an option of --check");
 	if (checking && (prom || channels || cli.format != OPT_FMT_TABLE))
-		cli_usage_error(&cli, "--check prints one line; it takes no "
-				      "output format");
+		cli_usage_error(&cli,
+		    "--check prints one line; it takes no "
+		    "output format");
 	cli_paths(&cli);
 	sites = sites_of(argc, argv, &n, checking);
 	if (sites == NULL)

@@ -57,8 +57,7 @@ rate_of(const char *site, const char *opt, const char *arg)
 
 /* set, on and off: one edit of throttle.conf under the lock. */
 static int
-edit(int argc, char **argv, const char *cmd, const char *up,
-    const char *down)
+edit(int argc, char **argv, const char *cmd, const char *up, const char *down)
 {
 	struct opt_throttle th;
 	struct opt_defaults d;
@@ -117,7 +116,8 @@ show_row(struct opt_table *t, const struct opt_defaults *d, const char *site,
 	bool live;
 
 	if (opt_throttle_load(&cli.paths, d, site, &th, e) == -1 ||
-	    opt_paths_run(&cli.paths, site, ".pid", path, sizeof(path), e) == -1)
+	    opt_paths_run(&cli.paths, site, ".pid", path, sizeof(path), e) ==
+	        -1)
 		return -1;
 	live = opt_pidfile_probe(path, &pid) == OPT_PROC_RUNNING;
 	opt_paths_run(&cli.paths, site, ".state", path, sizeof(path), NULL);

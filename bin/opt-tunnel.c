@@ -31,8 +31,8 @@
 #include "pidfile.h"
 #include "site.h"
 #include "ssh.h"
-#include "throttle.h"
 #include "state.h"
+#include "throttle.h"
 #include "tunnel.h"
 
 #define STOP_WAIT_MS 35000 /* the tunnel drains jobs for up to 30 s */
@@ -211,7 +211,7 @@ cmd_run(int argc, char **argv)
 static char **
 sites_of(int argc, char **argv, size_t *n)
 {
-	char (*ids)[OPT_SITE_ID_MAX + 1];
+	char(*ids)[OPT_SITE_ID_MAX + 1];
 	struct opt_error e;
 	char **v;
 	size_t i;
@@ -370,15 +370,15 @@ wait_up(struct started *s, size_t n, int wait_s, int *status)
 			if (!s[i].waiting)
 				continue;
 			run_path(s[i].site, ".pid", path, sizeof(path));
-			running = opt_pidfile_probe(path, &pid) ==
-			    OPT_PROC_RUNNING;
+			running =
+			    opt_pidfile_probe(path, &pid) == OPT_PROC_RUNNING;
 			run_path(s[i].site, ".state", path, sizeof(path));
 			if (opt_state_read(path, &st, NULL) == -1) {
 				if (running && waited < wait_s * 1000LL)
 					continue;
 				memset(&st, 0, sizeof(st));
-				st.state = running ? OPT_TS_CONNECTING :
-						     OPT_TS_STOPPED;
+				st.state = running ? OPT_TS_CONNECTING
+				                   : OPT_TS_STOPPED;
 			}
 			opt_state_free(&st); /* only the scalars are used */
 			if (st.state == OPT_TS_UP) {
@@ -387,13 +387,13 @@ wait_up(struct started *s, size_t n, int wait_s, int *status)
 					       "%s)\n",
 					    s[i].site, st.pid, st.compression);
 			} else if (st.state == OPT_TS_RETRYING ||
-			    st.state == OPT_TS_HOSTKEY_MISMATCH ||
-			    !running || waited >= wait_s * 1000LL) {
+			    st.state == OPT_TS_HOSTKEY_MISMATCH || !running ||
+			    waited >= wait_s * 1000LL) {
 				struct opt_error e;
 				opt_error_set(&e, EX_UNAVAILABLE,
 				    "not up (%s%s%s)%s",
-				    running ? opt_tstate_name(st.state) :
-					      "the process ended",
+				    running ? opt_tstate_name(st.state)
+				            : "the process ended",
 				    st.last_error[0] ? ": " : "", st.last_error,
 				    running ? "; it keeps trying" : "");
 				cli_warn(&cli, s[i].site, &e);
@@ -493,8 +493,8 @@ reload_one(const char *site, bool named, struct opt_error *e)
 
 	run_path(site, ".pid", path, sizeof(path));
 	if (opt_pidfile_probe(path, &pid) != OPT_PROC_RUNNING || pid <= 0)
-		return named ? opt_error_set(e, EX_UNAVAILABLE, "not running") :
-			       0;
+		return named ? opt_error_set(e, EX_UNAVAILABLE, "not running")
+		             : 0;
 	/* A broken file is said here (the tunnel would only log it), but
 	 * the tunnel is signalled all the same: it keeps its settings and
 	 * reopens its log, which logrotate needs. */
@@ -540,8 +540,9 @@ main(int argc, char **argv, char **envp)
 		cli_usage_error(&cli, "-H and --json are for listings");
 	if (wait_given && strcmp(cmd, "start") != 0 &&
 	    strcmp(cmd, "restart") != 0)
-		cli_usage_error(&cli, "--wait is an option of start and "
-				      "restart");
+		cli_usage_error(&cli,
+		    "--wait is an option of start and "
+		    "restart");
 
 	if (strcmp(cmd, "run") == 0)
 		return cmd_run(argc, argv);

@@ -15,8 +15,7 @@ const char *const opt_channel_keys[] = {"id", "listen", "printer",
  * or in brackets when a port follows: [fd00::5]:9100).
  */
 int
-opt_channel_target(const char *arg, struct opt_channel *c,
-    struct opt_error *e)
+opt_channel_target(const char *arg, struct opt_channel *c, struct opt_error *e)
 {
 	char host[OPT_HOST_MAX + 3], q[OPT_QUOTE_BUF];
 	const char *colon, *port = NULL;
@@ -158,8 +157,8 @@ opt_channels_remove(struct opt_channels *cs, int id, struct opt_error *e)
 	struct opt_channel *c = opt_channels_find(cs, id);
 
 	if (c == NULL)
-		return opt_error_set(e, EX_NOINPUT, "channel %d: no such channel",
-		    id);
+		return opt_error_set(e, EX_NOINPUT,
+		    "channel %d: no such channel", id);
 	memmove(c, c + 1, (size_t)(cs->v + cs->n - (c + 1)) * sizeof(*c));
 	cs->n--;
 	return 0;
@@ -213,8 +212,8 @@ parse_channel(const char *path, const config_setting_t *g,
 	    opt_conf_int(path, v, 1, 65535, &c.printer_port, e) == -1)
 		return -1;
 	if ((v = config_setting_get_member(g, "description")) != NULL) {
-		if (opt_conf_str(path, v, c.description,
-			sizeof(c.description), e) == -1)
+		if (opt_conf_str(path, v, c.description, sizeof(c.description),
+		        e) == -1)
 			return -1;
 		if (opt_valid_description(c.description, e) == -1)
 			return opt_conf_fail(path, v, e);
@@ -261,8 +260,8 @@ opt_channels_load(const struct opt_paths *p, const char *site,
 		n = config_setting_length(list);
 		for (i = 0; i < n; i++)
 			if (parse_channel(path,
-				config_setting_get_elem(list, (unsigned)i), cs,
-				e) == -1)
+			        config_setting_get_elem(list, (unsigned)i), cs,
+			        e) == -1)
 				goto out;
 	}
 	if (next > cs->next_id)
@@ -313,7 +312,7 @@ opt_channels_save(const struct opt_paths *p, const struct opt_channels *cs,
 	char path[PATH_MAX];
 
 	if (opt_paths_site(p, cs->site, "channels.conf", path, sizeof(path),
-		e) == -1)
+	        e) == -1)
 		return -1;
 	return opt_conf_save(path, emit, cs, e);
 }

@@ -33,8 +33,7 @@ struct opt_channels {
 
 extern const char *const opt_channel_keys[];
 
-int opt_channel_target(const char *, struct opt_channel *,
-    struct opt_error *);
+int opt_channel_target(const char *, struct opt_channel *, struct opt_error *);
 int opt_channel_set(struct opt_channel *, const char *, const char *,
     struct opt_error *);
 

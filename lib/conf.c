@@ -62,8 +62,8 @@ parse(const char *path, int fd, off_t size, config_t *cfg, struct opt_error *e)
 
 	if (size > (1 << 24)) {
 		close(fd);
-		return opt_error_set(
-		    e, EX_CONFIG, "%s: larger than 16 MiB", path);
+		return opt_error_set(e, EX_CONFIG, "%s: larger than 16 MiB",
+		    path);
 	}
 	cap = (size_t)size + 1;
 	if ((buf = malloc(cap)) == NULL) {
@@ -97,8 +97,8 @@ parse(const char *path, int fd, off_t size, config_t *cfg, struct opt_error *e)
 			line++;
 	}
 	if ((lineno = open_string(buf)) != 0) {
-		opt_error_set(
-		    e, EX_CONFIG, "%s:%d: a \" is not closed", path, lineno);
+		opt_error_set(e, EX_CONFIG, "%s:%d: a \" is not closed", path,
+		    lineno);
 		goto fail;
 	}
 	if (config_read_string(cfg, buf) != CONFIG_TRUE) {
@@ -122,8 +122,8 @@ fail:
  * -1 on error.
  */
 int
-opt_conf_read(
-    const char *path, config_t *cfg, bool missing_ok, struct opt_error *e)
+opt_conf_read(const char *path, config_t *cfg, bool missing_ok,
+    struct opt_error *e)
 {
 	struct stat st;
 	int fd;
@@ -135,8 +135,8 @@ opt_conf_read(
 		if (errno == ELOOP)
 			return opt_error_set(e, EX_CONFIG,
 			    "%s: a symbolic link, refusing it", path);
-		return opt_error_errno(
-		    e, errno == ENOENT ? EX_CONFIG : 0, "cannot read %s", path);
+		return opt_error_errno(e, errno == ENOENT ? EX_CONFIG : 0,
+		    "cannot read %s", path);
 	}
 	if (fstat(fd, &st) == -1) {
 		close(fd);
@@ -144,8 +144,8 @@ opt_conf_read(
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
-		return opt_error_set(
-		    e, EX_CONFIG, "%s: not a regular file", path);
+		return opt_error_set(e, EX_CONFIG, "%s: not a regular file",
+		    path);
 	}
 	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
 		close(fd);
@@ -236,8 +236,8 @@ opt_conf_int(const char *path, const config_setting_t *s, long long min,
 }
 
 int
-opt_conf_bool(
-    const char *path, const config_setting_t *s, bool *out, struct opt_error *e)
+opt_conf_bool(const char *path, const config_setting_t *s, bool *out,
+    struct opt_error *e)
 {
 	if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
 		opt_error_set(e, EX_CONFIG, "must be true or false");
@@ -357,8 +357,8 @@ opt_dir_make(const char *dir, struct opt_error *e)
 }
 
 int
-opt_file_replace(
-    const char *path, const char *data, size_t len, struct opt_error *e)
+opt_file_replace(const char *path, const char *data, size_t len,
+    struct opt_error *e)
 {
 	char dir[PATH_MAX], tmp[PATH_MAX], copy[PATH_MAX];
 	const char *base;

@@ -22,13 +22,13 @@
 #define OPT_GROUP "mast"
 
 int opt_conf_read(const char *, config_t *, bool, struct opt_error *);
-int opt_conf_keys(const char *, const config_setting_t *,
-    const char *const *, struct opt_error *);
+int opt_conf_keys(const char *, const config_setting_t *, const char *const *,
+    struct opt_error *);
 int opt_conf_fail(const char *, const config_setting_t *, struct opt_error *);
 int opt_conf_str(const char *, const config_setting_t *, char *, size_t,
     struct opt_error *);
-int opt_conf_int(const char *, const config_setting_t *, long long,
-    long long, int *, struct opt_error *);
+int opt_conf_int(const char *, const config_setting_t *, long long, long long,
+    int *, struct opt_error *);
 int opt_conf_bool(const char *, const config_setting_t *, bool *,
     struct opt_error *);
 

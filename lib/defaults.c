@@ -23,15 +23,15 @@ apply_port_range(const char *path, const config_setting_t *v,
 	int lo, hi;
 
 	if ((config_setting_type(v) != CONFIG_TYPE_ARRAY &&
-		config_setting_type(v) != CONFIG_TYPE_LIST) ||
+	        config_setting_type(v) != CONFIG_TYPE_LIST) ||
 	    config_setting_length(v) != 2) {
 		opt_error_set(e, EX_CONFIG, "must be [FIRST, LAST]");
 		return opt_conf_fail(path, v, e);
 	}
 	if (opt_conf_int(path, config_setting_get_elem(v, 0), 1, 65535, &lo,
-		e) == -1 ||
+	        e) == -1 ||
 	    opt_conf_int(path, config_setting_get_elem(v, 1), 1, 65535, &hi,
-		e) == -1)
+	        e) == -1)
 		return -1;
 	if (lo > hi) {
 		opt_error_set(e, EX_CONFIG, "first port %d is above last %d",
@@ -58,7 +58,7 @@ opt_defaults_load(const struct opt_paths *p, struct opt_defaults *d,
 
 	opt_defaults_builtin(d);
 	if (opt_paths_join(path, sizeof(path), e, p->config, "defaults.conf",
-		(char *)NULL) == -1)
+	        (char *)NULL) == -1)
 		return -1;
 	config_init(&cfg);
 	r = opt_conf_read(path, &cfg, true, e);

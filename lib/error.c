@@ -97,8 +97,9 @@ opt_quote(char *buf, size_t len, const char *s)
 	}
 	for (; *s != '\0'; s++) {
 		unsigned char c = (unsigned char)*s;
-		size_t need = (c >= 0x20 && c < 0x7f && c != '\\') ? 1 :
-		    c == '\\' ? 2 : 4;
+		size_t need = (c >= 0x20 && c < 0x7f && c != '\\') ? 1
+		    : c == '\\'                                    ? 2
+		                                                   : 4;
 
 		if (o + need + 4 > len || o >= OPT_QUOTE_MAX) {
 			memcpy(buf + o, "...", 4);

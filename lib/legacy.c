@@ -83,7 +83,8 @@ fail(struct parser *ps, int line, const char *fmt, const char *arg)
 {
 	char q[OPT_QUOTE_BUF], msg[OPT_ERROR_MAX];
 
-	snprintf(msg, sizeof(msg), fmt, arg ? opt_quote(q, sizeof(q), arg) : "");
+	snprintf(msg, sizeof(msg), fmt,
+	    arg ? opt_quote(q, sizeof(q), arg) : "");
 	return opt_error_set(ps->e, EX_DATAERR, "%s:%d: %s; nothing imported",
 	    ps->file, line, msg);
 }
@@ -116,8 +117,8 @@ dollar(struct parser *ps, struct sbuf *b)
 	struct var *v;
 
 	name = ps->p + 1 + brace;
-	for (n = 0; name + n < ps->end && name_char((unsigned char)name[n],
-						  n == 0);
+	for (n = 0;
+	     name + n < ps->end && name_char((unsigned char)name[n], n == 0);
 	     n++)
 		;
 	if (n == 0 || n >= sizeof(buf) ||
@@ -149,8 +150,9 @@ word(struct parser *ps, struct sbuf *b)
 	while (ps->p < ps->end) {
 		char c = *ps->p;
 
-		if (c == ' ' || c == '\t' || c == '\n' || c == ';' || c == '(' ||
-		    c == ')' || c == '&' || c == '|' || c == '<' || c == '>')
+		if (c == ' ' || c == '\t' || c == '\n' || c == ';' ||
+		    c == '(' || c == ')' || c == '&' || c == '|' || c == '<' ||
+		    c == '>')
 			break;
 		any = true;
 		if (c == '\'') {
@@ -246,10 +248,10 @@ array(struct parser *ps, struct var *v)
 		}
 		if ((r = word(ps, &b)) == -1 || r == 0) {
 			free(b.s);
-			return r == -1 ? -1 :
-					 fail(ps, ps->line,
-					     "unexpected text in the list%s",
-					     NULL);
+			return r == -1
+			    ? -1
+			    : fail(ps, ps->line,
+			          "unexpected text in the list%s", NULL);
 		}
 		if (v->nitems == MAX_ITEMS) {
 			free(b.s);
@@ -274,13 +276,13 @@ statement(struct parser *ps)
 	/* declare -a, typeset -i, export: their flags do not matter. */
 	for (;;) {
 		const char *s = ps->p;
-		for (n = 0; s + n < ps->end && name_char((unsigned char)s[n],
-						   n == 0);
+		for (n = 0;
+		     s + n < ps->end && name_char((unsigned char)s[n], n == 0);
 		     n++)
 			;
 		if (n == 0 || n >= sizeof(name)) {
-			const char *eol = memchr(s, '\n',
-			    (size_t)(ps->end - s));
+			const char *eol =
+			    memchr(s, '\n', (size_t)(ps->end - s));
 			char text[64];
 			snprintf(text, sizeof(text), "%.*s",
 			    (int)((eol ? eol : ps->end) - s), s);
@@ -300,7 +302,8 @@ statement(struct parser *ps)
 			    name);
 		blanks(ps);
 		while (ps->p < ps->end && *ps->p == '-') {
-			while (ps->p < ps->end && !isspace((unsigned char)*ps->p))
+			while (
+			    ps->p < ps->end && !isspace((unsigned char)*ps->p))
 				ps->p++;
 			blanks(ps);
 		}
@@ -436,30 +439,31 @@ forward(struct parser *ps, const struct var *v, const char *item,
 		*cut = '\0';
 	}
 	if (nf < 3)
-		return fail(ps, v->line, "ForwardPort '%s' is not "
-					 "[BIND:]PORT:PRINTER:PORT",
+		return fail(ps, v->line,
+		    "ForwardPort '%s' is not "
+		    "[BIND:]PORT:PRINTER:PORT",
 		    item);
 	if (opt_parse_port("listen port", f[2], &c.listen, ps->e) == -1 ||
 	    opt_channel_set(&c, "printer", f[1], ps->e) == -1 ||
 	    opt_parse_port("printer port", f[0], &c.printer_port, ps->e) == -1)
 		return bad_value(ps, v);
 	if (nf == 4 && *f[3] != '\0' && strcmp(f[3], "*") != 0) {
-		const char *addr = strcmp(f[3], "localhost") == 0 ?
-		    "127.0.0.1" :
-		    f[3];
+		const char *addr =
+		    strcmp(f[3], "localhost") == 0 ? "127.0.0.1" : f[3];
 		if (opt_valid_addr(addr, ps->e) == -1)
 			return bad_value(ps, v);
 		if (*bind != '\0' && strcmp(bind, addr) != 0)
-			return fail(ps, v->line, "ForwardPort binds '%s', "
-						 "unlike the ones before: a site "
-						 "has one bind address",
+			return fail(ps, v->line,
+			    "ForwardPort binds '%s', "
+			    "unlike the ones before: a site "
+			    "has one bind address",
 			    addr);
 		strlcpy(bind, addr, bindlen);
 	}
 	if (desc != NULL) {
 		desc += strspn(desc, " \t");
-		for (j = strlen(desc); j > 0 && isspace((unsigned char)desc[j - 1]);
-		     j--)
+		for (j = strlen(desc);
+		     j > 0 && isspace((unsigned char)desc[j - 1]); j--)
 			desc[j - 1] = '\0';
 		if (opt_channel_set(&c, "description", desc, ps->e) == -1)
 			return bad_value(ps, v);
@@ -504,25 +508,26 @@ map_var(struct parser *ps, struct var *v, struct opt_legacy *out, char *bind,
 	if (strcmp(v->name, "LocalUser") == 0)
 		return 0; /* opt's local_user is one for all sites */
 	if (v->array)
-		return fail(ps, v->line, "%s is a list; nothing in mast made "
-					 "it one",
+		return fail(ps, v->line,
+		    "%s is a list; nothing in mast made "
+		    "it one",
 		    v->name);
 	for (i = 0; i < sizeof(direct) / sizeof(direct[0]); i++)
 		if (strcmp(v->name, direct[i].mast) == 0)
 			return opt_site_set(&out->site, direct[i].key, v->value,
-				   ps->e) == -1 ?
-			    bad_value(ps, v) :
-			    0;
+			           ps->e) == -1
+			    ? bad_value(ps, v)
+			    : 0;
 	if (strcmp(v->name, "StrictHostKeyChecking") == 0) {
-		const char *m = strcasecmp(v->value, "no") == 0 ? "off" :
-		    strcasecmp(v->value, "yes") == 0 ||
-			strcasecmp(v->value, "ask") == 0 ?
-								  "strict" :
-								  v->value;
+		const char *m = strcasecmp(v->value, "no") == 0 ? "off"
+		    : strcasecmp(v->value, "yes") == 0 ||
+		        strcasecmp(v->value, "ask") == 0
+		    ? "strict"
+		    : v->value;
 		return opt_site_set(&out->site, "host_key_check", m, ps->e) ==
-			-1 ?
-		    bad_value(ps, v) :
-		    0;
+		        -1
+		    ? bad_value(ps, v)
+		    : 0;
 	}
 	if (strcmp(v->name, "IdentityFile") == 0) {
 		/* mast ran as mast, whose home was /var/lib/mast. */
@@ -531,9 +536,9 @@ map_var(struct parser *ps, struct var *v, struct opt_legacy *out, char *bind,
 			    v->value + 2);
 		else
 			strlcpy(path, v->value, sizeof(path));
-		return opt_site_set(&out->site, "identity", path, ps->e) == -1 ?
-		    bad_value(ps, v) :
-		    0;
+		return opt_site_set(&out->site, "identity", path, ps->e) == -1
+		    ? bad_value(ps, v)
+		    : 0;
 	}
 	if (strcmp(v->name, "BandwidthLimitation") == 0) {
 		if (opt_parse_bool(v->name, v->value, &on, ps->e) == -1)
@@ -557,8 +562,7 @@ map_var(struct parser *ps, struct var *v, struct opt_legacy *out, char *bind,
 
 int
 opt_legacy_parse(const char *file, const char *site, const char *text,
-    const struct opt_defaults *d, struct opt_legacy *out,
-    struct opt_error *e)
+    const struct opt_defaults *d, struct opt_legacy *out, struct opt_error *e)
 {
 	struct parser *ps = calloc(1, sizeof(*ps));
 	char bind[OPT_ADDR_MAX] = "";
@@ -601,8 +605,7 @@ out:
 
 /* A mast file's site id: its name, without .conf or .sh. */
 int
-opt_legacy_site_id(const char *path, char *id, size_t len,
-    struct opt_error *e)
+opt_legacy_site_id(const char *path, char *id, size_t len, struct opt_error *e)
 {
 	const char *base = strrchr(path, '/');
 	const char *name = base ? base + 1 : path;

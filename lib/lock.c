@@ -47,7 +47,7 @@ opt_lock_take(const struct opt_paths *p, int wait_ms, struct opt_lock *l,
 
 	l->fd = -1;
 	if (opt_paths_join(path, sizeof(path), e, p->config, ".lock",
-		(char *)NULL) == -1)
+	        (char *)NULL) == -1)
 		return -1;
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
 	    OPT_FILE_MODE);

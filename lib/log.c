@@ -36,8 +36,8 @@ opt_log_reopen(struct opt_log *l, struct opt_error *e)
 
 	if (l->path[0] == '\0')
 		return 0;
-	fd = open(l->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
-	    O_NOFOLLOW, 0640);
+	fd = open(l->path,
+	    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
 	if (fd == -1)
 		return opt_error_errno(e, 0, "cannot open log %s", l->path);
 	if (l->fd != -1)

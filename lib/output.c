@@ -38,8 +38,7 @@ opt_table_row(struct opt_table *t)
 		t->cells = nc;
 		t->cap = cap;
 	}
-	memset(&t->cells[t->nrows * t->ncols], 0,
-	    t->ncols * sizeof(*t->cells));
+	memset(&t->cells[t->nrows * t->ncols], 0, t->ncols * sizeof(*t->cells));
 	t->nrows++;
 	return 0;
 }
@@ -247,7 +246,7 @@ opt_table_print(const struct opt_table *t, FILE *f, enum opt_format fmt,
 					continue;
 				fprintf(f, "%s%s", sep,
 				    text(&t->cells[r * t->ncols + i], buf,
-					sizeof(buf)));
+				        sizeof(buf)));
 				sep = "\t";
 			}
 			fputc('\n', f);
@@ -278,9 +277,9 @@ opt_table_print(const struct opt_table *t, FILE *f, enum opt_format fmt,
 
 			if (t->cols[i].flags & OPT_COL_JSON)
 				continue;
-			s = r == 0 ? t->cols[i].head :
-				     text(&t->cells[(r - 1) * t->ncols + i],
-					 buf, sizeof(buf));
+			s = r == 0 ? t->cols[i].head
+			           : text(&t->cells[(r - 1) * t->ncols + i],
+			                 buf, sizeof(buf));
 			if (*s == '\0' && r > 0)
 				s = "-";
 			pad = w[i] - width(s);
@@ -320,8 +319,8 @@ opt_table_print_record(const struct opt_table *t, size_t row, FILE *f,
 		if (strlen(t->cols[i].key) > w)
 			w = strlen(t->cols[i].key);
 	for (i = 0; i < t->ncols; i++) {
-		const char *s = text(&t->cells[row * t->ncols + i], buf,
-		    sizeof(buf));
+		const char *s =
+		    text(&t->cells[row * t->ncols + i], buf, sizeof(buf));
 		if (fmt == OPT_FMT_TSV)
 			fprintf(f, "%s\t%s\n", t->cols[i].key, s);
 		else

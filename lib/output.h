@@ -18,7 +18,7 @@ enum opt_format {
 };
 
 #define OPT_COL_RIGHT 0x1 /* numbers: right-aligned in a table */
-#define OPT_COL_JSON 0x2  /* only in JSON */
+#define OPT_COL_JSON 0x2 /* only in JSON */
 
 struct opt_column {
 	const char *key; /* JSON key */

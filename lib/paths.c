@@ -66,11 +66,11 @@ opt_paths_init(struct opt_paths *p, const char *config_flag,
     struct opt_error *e)
 {
 	if (pick(p->config, sizeof(p->config), config_flag, "MAST_CONFIG_DIR",
-		OPT_CONFIG_DIR, e) == -1 ||
+	        OPT_CONFIG_DIR, e) == -1 ||
 	    pick(p->run, sizeof(p->run), NULL, "MAST_RUN_DIR", OPT_RUN_DIR,
-		e) == -1 ||
+	        e) == -1 ||
 	    pick(p->log, sizeof(p->log), NULL, "MAST_LOG_DIR", OPT_LOG_DIR,
-		e) == -1)
+	        e) == -1)
 		return -1;
 	return 0;
 }

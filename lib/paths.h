@@ -17,8 +17,8 @@ struct opt_paths {
 };
 
 int opt_paths_init(struct opt_paths *, const char *, struct opt_error *);
-int opt_paths_site(const struct opt_paths *, const char *, const char *,
-    char *, size_t, struct opt_error *);
+int opt_paths_site(const struct opt_paths *, const char *, const char *, char *,
+    size_t, struct opt_error *);
 int opt_paths_run(const struct opt_paths *, const char *, const char *, char *,
     size_t, struct opt_error *);
 int opt_paths_join(char *, size_t, struct opt_error *, const char *, ...)

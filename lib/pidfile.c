@@ -50,8 +50,7 @@ opt_pidfile_stop(const char *path, int wait_ms, struct opt_error *e)
 		return opt_error_set(e, EX_SOFTWARE,
 		    "%s is locked but names no process", path);
 	if (kill(pid, SIGTERM) == -1 && errno != ESRCH)
-		return opt_error_errno(e, 0, "cannot stop pid %ld",
-		    (long)pid);
+		return opt_error_errno(e, 0, "cannot stop pid %ld", (long)pid);
 	for (waited = 0; waited < wait_ms; waited += 50) {
 		if (opt_pidfile_probe(path, &pid) != OPT_PROC_RUNNING)
 			return 0;

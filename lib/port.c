@@ -19,7 +19,7 @@ int
 opt_ports_load(const struct opt_paths *p, struct opt_ports *ports,
     struct opt_error *e)
 {
-	char (*ids)[OPT_SITE_ID_MAX + 1];
+	char(*ids)[OPT_SITE_ID_MAX + 1];
 	struct opt_channels cs;
 	size_t i, j, n;
 
@@ -34,7 +34,8 @@ opt_ports_load(const struct opt_paths *p, struct opt_ports *ports,
 			goto fail;
 		}
 		for (j = 0; j < cs.n; j++) {
-			struct opt_port_owner *o = &ports->owner[cs.v[j].listen];
+			struct opt_port_owner *o =
+			    &ports->owner[cs.v[j].listen];
 			strlcpy(o->site, ids[i], sizeof(o->site));
 			o->channel = cs.v[j].id;
 		}
@@ -84,21 +85,21 @@ opt_port_held(const char *bind_addr, int port)
 		return 0;
 	/* As the tunnel binds: a port in TIME_WAIT is free to it. */
 	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	held = bind(fd, (struct sockaddr *)&ss, len) == -1 &&
-	    errno == EADDRINUSE;
+	held =
+	    bind(fd, (struct sockaddr *)&ss, len) == -1 && errno == EADDRINUSE;
 	close(fd);
 	return held;
 }
 
 /* Whether channel (site, id) may listen on port; id 0 for a new one. */
 int
-opt_port_check(const struct opt_ports *ports, const char *bind_addr,
-    int port, const char *site, int id, struct opt_error *e)
+opt_port_check(const struct opt_ports *ports, const char *bind_addr, int port,
+    const char *site, int id, struct opt_error *e)
 {
 	const struct opt_port_owner *o = &ports->owner[port];
 
-	if (o->channel != 0 && !(strcmp(o->site, site) == 0 &&
-				   o->channel == id))
+	if (o->channel != 0 &&
+	    !(strcmp(o->site, site) == 0 && o->channel == id))
 		return opt_error_set(e, EX_CANTCREAT,
 		    "port %d is already channel %d of site %s", port,
 		    o->channel, o->site);

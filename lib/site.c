@@ -99,13 +99,13 @@ opt_site_set(struct opt_site *s, const char *key, const char *value,
 	size_t i;
 
 	if (strcmp(key, "host") == 0)
-		return set_str(s->host, sizeof(s->host), value,
-		    opt_valid_host, e);
+		return set_str(s->host, sizeof(s->host), value, opt_valid_host,
+		    e);
 	if (strcmp(key, "port") == 0)
 		return opt_parse_port("port", value, &s->port, e);
 	if (strcmp(key, "user") == 0)
-		return set_str(s->user, sizeof(s->user), value,
-		    opt_valid_user, e);
+		return set_str(s->user, sizeof(s->user), value, opt_valid_user,
+		    e);
 	if (strcmp(key, "identity") == 0) {
 		if (opt_valid_path("identity", value, e) == -1)
 			return -1;
@@ -125,8 +125,7 @@ opt_site_set(struct opt_site *s, const char *key, const char *value,
 		    opt_quote(q, sizeof(q), value));
 	}
 	if (strcmp(key, "compression") == 0)
-		return opt_parse_bool("compression", value, &s->compression,
-		    e);
+		return opt_parse_bool("compression", value, &s->compression, e);
 	if (strcmp(key, "keepalive_interval") == 0)
 		return opt_parse_int("keepalive_interval", value, 1, 3600,
 		    &s->keepalive_interval, e);
@@ -134,8 +133,8 @@ opt_site_set(struct opt_site *s, const char *key, const char *value,
 		return opt_parse_int("keepalive_count", value, 1, 100,
 		    &s->keepalive_count, e);
 	if (strcmp(key, "bind") == 0)
-		return set_str(s->bind, sizeof(s->bind), value,
-		    opt_valid_addr, e);
+		return set_str(s->bind, sizeof(s->bind), value, opt_valid_addr,
+		    e);
 	if (strcmp(key, "allow") == 0)
 		return set_allow(s, value, e);
 	if (strcmp(key, "description") == 0)
@@ -222,8 +221,8 @@ opt_site_apply(const char *path, const config_setting_t *root,
 			for (i = 0; i < n; i++) {
 				const config_setting_t *el =
 				    config_setting_get_elem(v, (unsigned)i);
-				if (opt_conf_str(path, el, text,
-					sizeof(text), e) == -1)
+				if (opt_conf_str(path, el, text, sizeof(text),
+				        e) == -1)
 					return -1;
 				if (opt_valid_cidr(text, e) == -1)
 					return opt_conf_fail(path, el, e);
@@ -248,8 +247,7 @@ opt_site_apply(const char *path, const config_setting_t *root,
 			}
 			snprintf(text, sizeof(text), "%lld",
 			    config_setting_get_int64(v));
-		} else if (opt_conf_str(path, v, text, sizeof(text), e) ==
-		    -1) {
+		} else if (opt_conf_str(path, v, text, sizeof(text), e) == -1) {
 			return -1;
 		}
 		if (opt_site_set(s, *k, text, e) == -1)
@@ -264,8 +262,7 @@ opt_site_exists(const struct opt_paths *p, const char *id)
 	char path[PATH_MAX];
 	struct stat st;
 
-	if (opt_paths_site(p, id, "site.conf", path, sizeof(path), NULL) ==
-	    -1)
+	if (opt_paths_site(p, id, "site.conf", path, sizeof(path), NULL) == -1)
 		return 0;
 	return stat(path, &st) == 0;
 }
@@ -291,17 +288,16 @@ opt_site_load(const struct opt_paths *p, const struct opt_defaults *d,
 		config_destroy(&cfg);
 		return opt_error_set(e, EX_NOINPUT, "no such site");
 	}
-	if (r == 1 && (opt_conf_keys(path, config_root_setting(&cfg),
-			   opt_site_keys, e) == -1 ||
-			  opt_site_apply(path, config_root_setting(&cfg), s,
-			      e) == -1))
+	if (r == 1 &&
+	    (opt_conf_keys(path, config_root_setting(&cfg), opt_site_keys, e) ==
+	            -1 ||
+	        opt_site_apply(path, config_root_setting(&cfg), s, e) == -1))
 		r = -1;
 	config_destroy(&cfg);
 	if (r == -1)
 		return -1;
 	if (s->host[0] == '\0')
-		return opt_error_set(e, EX_CONFIG, "%s: host is not set",
-		    path);
+		return opt_error_set(e, EX_CONFIG, "%s: host is not set", path);
 	return 0;
 }
 
@@ -343,8 +339,7 @@ opt_site_save(const struct opt_paths *p, const struct opt_site *s,
 {
 	char path[PATH_MAX];
 
-	if (opt_paths_site(p, s->id, "site.conf", path, sizeof(path), e) ==
-	    -1)
+	if (opt_paths_site(p, s->id, "site.conf", path, sizeof(path), e) == -1)
 		return -1;
 	return opt_conf_save(path, emit_site, s, e);
 }
@@ -361,7 +356,7 @@ int
 opt_site_list(const struct opt_paths *p, char (**ids)[OPT_SITE_ID_MAX + 1],
     size_t *count, struct opt_error *e)
 {
-	char (*v)[OPT_SITE_ID_MAX + 1] = NULL, (*nv)[OPT_SITE_ID_MAX + 1];
+	char(*v)[OPT_SITE_ID_MAX + 1] = NULL, (*nv)[OPT_SITE_ID_MAX + 1];
 	size_t n = 0, cap = 0;
 	struct dirent *de;
 	DIR *dir;
@@ -405,8 +400,8 @@ rm_tree(int parent, const char *name)
 	DIR *dir;
 	int fd, r = 0;
 
-	fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC);
+	fd = openat(parent, name,
+	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd == -1)
 		return -1;
 	if ((dir = fdopendir(fd)) == NULL) {
@@ -473,7 +468,7 @@ opt_site_create(const struct opt_paths *p, const struct opt_site *s,
 		return opt_error_errno(e, 0, "cannot create %s", p->config);
 	snprintf(name, sizeof(name), ".%s.XXXXXX", s->id);
 	if (opt_paths_join(tmp, sizeof(tmp), e, p->config, name,
-		(char *)NULL) == -1)
+	        (char *)NULL) == -1)
 		return -1;
 	if (mkdtemp(tmp) == NULL)
 		return opt_error_errno(e, 0, "cannot create a directory in %s",
@@ -485,7 +480,7 @@ opt_site_create(const struct opt_paths *p, const struct opt_site *s,
 	}
 	if (write_into(tmp, "site.conf", emit_site, s, e) == -1 ||
 	    write_into(tmp, "channels.conf", emit_channels,
-		channels ? channels : &none, e) == -1 ||
+	        channels ? channels : &none, e) == -1 ||
 	    write_into(tmp, "throttle.conf", opt_throttle_emit, &tf, e) == -1)
 		goto fail;
 	if (rename(tmp, dst) == -1) {
@@ -501,8 +496,7 @@ fail:
 
 /* Renamed away first, so that a removal cut short leaves no half site. */
 int
-opt_site_remove(const struct opt_paths *p, const char *id,
-    struct opt_error *e)
+opt_site_remove(const struct opt_paths *p, const char *id, struct opt_error *e)
 {
 	char src[PATH_MAX], tmp[PATH_MAX], name[OPT_SITE_ID_MAX + 24];
 
@@ -512,7 +506,7 @@ opt_site_remove(const struct opt_paths *p, const char *id,
 		return opt_error_set(e, EX_NOINPUT, "no such site");
 	snprintf(name, sizeof(name), ".%s.removed.XXXXXX", id);
 	if (opt_paths_join(tmp, sizeof(tmp), e, p->config, name,
-		(char *)NULL) == -1)
+	        (char *)NULL) == -1)
 		return -1;
 	if (mkdtemp(tmp) == NULL)
 		return opt_error_errno(e, 0, "cannot remove %s", src);

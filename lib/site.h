@@ -65,7 +65,6 @@ int opt_site_list(const struct opt_paths *, char (**)[OPT_SITE_ID_MAX + 1],
 int opt_site_create(const struct opt_paths *, const struct opt_site *,
     const struct opt_throttle *, const struct opt_channels *,
     struct opt_error *);
-int opt_site_remove(const struct opt_paths *, const char *,
-    struct opt_error *);
+int opt_site_remove(const struct opt_paths *, const char *, struct opt_error *);
 
 #endif

@@ -158,12 +158,12 @@ opt_identity_check(const char *path, struct opt_error *e)
 		    "an ed25519 key: ssh-keygen -t ed25519 -N '' -f FILE",
 		    path);
 	else if (strstr(text, "-----BEGIN EC PRIVATE KEY-----") != NULL)
-		r = strstr(text, "ENCRYPTED") ?
-		    opt_error_set(e, EX_DATAERR,
-			"identity %s is protected by a passphrase; a tunnel "
-			"needs a key without one",
-			path) :
-		    0;
+		r = strstr(text, "ENCRYPTED")
+		    ? opt_error_set(e, EX_DATAERR,
+		          "identity %s is protected by a passphrase; a tunnel "
+		          "needs a key without one",
+		          path)
+		    : 0;
 	else
 		r = opt_error_set(e, EX_DATAERR,
 		    "identity %s is not an OpenSSH private key", path);
@@ -173,8 +173,7 @@ opt_identity_check(const char *path, struct opt_error *e)
 
 /* "SHA256:" and unpadded base64, as ssh-keygen -l shows it. */
 void
-opt_fingerprint(const unsigned char *blob, size_t len, char *out,
-    size_t cap)
+opt_fingerprint(const unsigned char *blob, size_t len, char *out, size_t cap)
 {
 	unsigned char md[OPT_SHA256_LEN];
 	char b[48];
@@ -295,24 +294,25 @@ opt_knownhosts_check(const char *path, const char *host, int port,
 		return opt_error_set(e, EX_OSERR, "out of memory");
 	}
 	if (libssh2_knownhost_readfile(kh, path,
-		LIBSSH2_KNOWNHOST_FILE_OPENSSH) < 0) {
-		r = opt_error_set(e, EX_CONFIG, "%s: cannot read it as a "
-						"known_hosts file",
+	        LIBSSH2_KNOWNHOST_FILE_OPENSSH) < 0) {
+		r = opt_error_set(e, EX_CONFIG,
+		    "%s: cannot read it as a "
+		    "known_hosts file",
 		    path);
 		goto out;
 	}
 	r = libssh2_knownhost_checkp(kh, host, port, (const char *)k->blob,
 	    k->len,
 	    LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW |
-		kh_mask(k->type),
+	        kh_mask(k->type),
 	    &known);
 	switch (r) {
 	case LIBSSH2_KNOWNHOST_CHECK_MATCH:
 		r = OPT_HK_MATCH;
 		break;
 	case LIBSSH2_KNOWNHOST_CHECK_NOTFOUND:
-		r = other_type(kh, host, port, old_fp, fplen) ? OPT_HK_MISMATCH :
-								OPT_HK_NOTFOUND;
+		r = other_type(kh, host, port, old_fp, fplen) ? OPT_HK_MISMATCH
+		                                              : OPT_HK_NOTFOUND;
 		break;
 	case LIBSSH2_KNOWNHOST_CHECK_MISMATCH:
 		if (known != NULL)
@@ -455,8 +455,9 @@ opt_hostkey_fetch(const char *host, int port, int timeout_ms,
 	    OPT_HOSTKEY_METHODS);
 	if (libssh2_session_handshake(s, fd) != 0) {
 		libssh2_session_last_error(s, &msg, NULL, 0);
-		opt_error_set(e, EX_UNAVAILABLE, "ssh handshake with %s port "
-						 "%d failed: %s",
+		opt_error_set(e, EX_UNAVAILABLE,
+		    "ssh handshake with %s port "
+		    "%d failed: %s",
 		    host, port, msg ? msg : "unknown error");
 	} else if (opt_hostkey_get(s, &got) == -1 || got.len > cap) {
 		opt_error_set(e, EX_PROTOCOL, "%s offered no usable host key",

@@ -13,8 +13,8 @@
 
 #define OPT_FP_MAX 64 /* "SHA256:" + 43 characters of base64 */
 /* What OpenSSH writes to known_hosts first, so that pins match it. */
-#define OPT_HOSTKEY_METHODS                                                \
-	"ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,"            \
+#define OPT_HOSTKEY_METHODS                                                    \
+	"ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,"                 \
 	"ecdsa-sha2-nistp521"
 
 enum opt_hostkey_result {

@@ -84,10 +84,10 @@ opt_state_format(FILE *f, const struct opt_state *s)
 		    "channel.%d.bytes_up=%llu\nchannel.%d.bytes_down=%llu\n"
 		    "channel.%d.probe=%s\nchannel.%d.probe_at=%lld\n"
 		    "channel.%d.last_error=%s\n",
-		    c->id, c->listen, c->id, c->printer, c->printer_port,
-		    c->id, c->active, c->id, c->jobs, c->id, c->bytes_up,
-		    c->id, c->bytes_down, c->id, c->probe, c->id, c->probe_at,
-		    c->id, c->last_error);
+		    c->id, c->listen, c->id, c->printer, c->printer_port, c->id,
+		    c->active, c->id, c->jobs, c->id, c->bytes_up, c->id,
+		    c->bytes_down, c->id, c->probe, c->id, c->probe_at, c->id,
+		    c->last_error);
 	}
 }
 
@@ -196,8 +196,9 @@ channel_field(struct opt_state *s, const char *key, const char *v)
 		return -1;
 	key = dot + 1;
 	if (strcmp(key, "listen") == 0)
-		return i64(v, &n) == -1 || n < 0 || n > 65535 ? -1 :
-		    (c->listen = (int)n, 0);
+		return i64(v, &n) == -1 || n < 0 || n > 65535
+		    ? -1
+		    : (c->listen = (int)n, 0);
 	if (strcmp(key, "printer") == 0) {
 		const char *colon = strrchr(v, ':');
 		if (colon == NULL || i64(colon + 1, &n) == -1 || n < 0 ||
@@ -210,8 +211,9 @@ channel_field(struct opt_state *s, const char *key, const char *v)
 		return 0;
 	}
 	if (strcmp(key, "active") == 0)
-		return u64(v, &u) == -1 || u > UINT_MAX ? -1 :
-		    (c->active = (unsigned)u, 0);
+		return u64(v, &u) == -1 || u > UINT_MAX
+		    ? -1
+		    : (c->active = (unsigned)u, 0);
 	if (strcmp(key, "jobs") == 0)
 		return u64(v, &c->jobs);
 	if (strcmp(key, "bytes_up") == 0)
@@ -236,11 +238,13 @@ field(struct opt_state *s, const char *key, const char *v)
 	if (strncmp(key, "channel.", 8) == 0)
 		return channel_field(s, key + 8, v);
 	if (strcmp(key, "site") == 0)
-		return opt_valid_site_id(v, NULL) == -1 ? -1 :
-		    (strlcpy(s->site, v, sizeof(s->site)), 0);
+		return opt_valid_site_id(v, NULL) == -1
+		    ? -1
+		    : (strlcpy(s->site, v, sizeof(s->site)), 0);
 	if (strcmp(key, "pid") == 0)
-		return i64(v, &n) == -1 || n < 0 || n > INT_MAX ? -1 :
-		    (s->pid = (long)n, 0);
+		return i64(v, &n) == -1 || n < 0 || n > INT_MAX
+		    ? -1
+		    : (s->pid = (long)n, 0);
 	if (strcmp(key, "state") == 0)
 		return opt_tstate_parse(v, &s->state);
 	if (strcmp(key, "since") == 0)
@@ -254,7 +258,7 @@ field(struct opt_state *s, const char *key, const char *v)
 		       0;
 	if (strcmp(key, "compression") == 0)
 		return opt_state_text(s->compression, sizeof(s->compression),
-			   v),
+		           v),
 		       0;
 	if (strcmp(key, "wire_up") == 0)
 		return u64(v, &s->wire_up);

@@ -44,16 +44,16 @@ opt_throttle_load(const struct opt_paths *p, const struct opt_defaults *d,
 	config_t cfg;
 	int r;
 
-	if (opt_paths_site(p, id, "throttle.conf", path, sizeof(path), e) ==
-	    -1)
+	if (opt_paths_site(p, id, "throttle.conf", path, sizeof(path), e) == -1)
 		return -1;
 	*t = d->throttle;
 	config_init(&cfg);
 	r = opt_conf_read(path, &cfg, true, e);
-	if (r == 1 && (opt_conf_keys(path, config_root_setting(&cfg),
-			   opt_throttle_keys, e) == -1 ||
-			  opt_throttle_apply(path, config_root_setting(&cfg),
-			      t, e) == -1))
+	if (r == 1 &&
+	    (opt_conf_keys(path, config_root_setting(&cfg), opt_throttle_keys,
+	         e) == -1 ||
+	        opt_throttle_apply(path, config_root_setting(&cfg), t, e) ==
+	            -1))
 		r = -1;
 	config_destroy(&cfg);
 	return r == -1 ? -1 : 0;
@@ -85,8 +85,7 @@ opt_throttle_save(const struct opt_paths *p, const char *id,
 	char path[PATH_MAX];
 	struct opt_throttle_file a = {id, t};
 
-	if (opt_paths_site(p, id, "throttle.conf", path, sizeof(path), e) ==
-	    -1)
+	if (opt_paths_site(p, id, "throttle.conf", path, sizeof(path), e) == -1)
 		return -1;
 	return opt_conf_save(path, opt_throttle_emit, &a, e);
 }

@@ -240,8 +240,8 @@ write_state(struct opt_tunnel *t)
 		cs[i].bytes_down = l->bytes_down;
 		strlcpy(cs[i].probe, l->probe, sizeof(cs[i].probe));
 		cs[i].probe_at = l->probe_at;
-		strlcpy(
-		    cs[i].last_error, l->last_error, sizeof(cs[i].last_error));
+		strlcpy(cs[i].last_error, l->last_error,
+		    sizeof(cs[i].last_error));
 	}
 	t->st.channels = cs;
 	t->st.nchannels = n;
@@ -276,11 +276,11 @@ set_state(struct opt_tunnel *t, enum opt_tstate s, const char *error)
 		t->st.since = time(NULL);
 	t->st.state = s;
 	if (error != NULL)
-		opt_state_text(
-		    t->st.last_error, sizeof(t->st.last_error), error);
+		opt_state_text(t->st.last_error, sizeof(t->st.last_error),
+		    error);
 	if (t->opts.on_state != NULL)
-		t->opts.on_state(
-		    t->opts.arg, t->site_id, opt_tstate_name(s), nchannels(t));
+		t->opts.on_state(t->opts.arg, t->site_id, opt_tstate_name(s),
+		    nchannels(t));
 	write_state(t);
 }
 
@@ -305,8 +305,8 @@ load_config(struct opt_tunnel *t, struct opt_site *site,
 /* --- listeners -------------------------------------------------------- */
 
 static int
-sockaddr_of(
-    const char *addr, int port, struct sockaddr_storage *ss, socklen_t *len)
+sockaddr_of(const char *addr, int port, struct sockaddr_storage *ss,
+    socklen_t *len)
 {
 	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
@@ -335,8 +335,8 @@ bind_listener(struct opt_tunnel *t, struct listener *l, struct opt_error *e)
 	int one = 1;
 
 	if (sockaddr_of(t->site.bind, l->conf.listen, &ss, &len) == -1)
-		return opt_error_set(
-		    e, EX_CONFIG, "bind address %s is invalid", t->site.bind);
+		return opt_error_set(e, EX_CONFIG, "bind address %s is invalid",
+		    t->site.bind);
 	l->fd =
 	    socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (l->fd == -1)
@@ -437,8 +437,8 @@ in_network(const struct sockaddr_storage *ss, const char *cidr)
 	} else {
 		const unsigned char *a =
 		    ((const struct sockaddr_in6 *)ss)->sin6_addr.s6_addr;
-		static const unsigned char mapped[12] = {
-		    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+		static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0,
+		    0, 0, 0xff, 0xff};
 		if (family == AF_INET && memcmp(a, mapped, 12) == 0)
 			memcpy(have, a + 12, 4);
 		else if (family == AF_INET6)
@@ -532,8 +532,8 @@ account(struct opt_tunnel *t, struct job *j, const char *event,
 	if (j->l != NULL) {
 		j->l->active--;
 		if (j->failed)
-			opt_state_text(
-			    j->l->last_error, sizeof(j->l->last_error), j->why);
+			opt_state_text(j->l->last_error,
+			    sizeof(j->l->last_error), j->why);
 		else
 			j->l->last_error[0] = '\0';
 	}
@@ -739,8 +739,8 @@ apply_throttle(struct opt_tunnel *t)
 	long long now = opt_clock_ms();
 
 	opt_bucket_set(&t->up_bucket, t->throttle.enabled, t->throttle.up, now);
-	opt_bucket_set(
-	    &t->down_bucket, t->throttle.enabled, t->throttle.down, now);
+	opt_bucket_set(&t->down_bucket, t->throttle.enabled, t->throttle.down,
+	    now);
 }
 
 /* Returns -1 when the socket failed. */
@@ -843,8 +843,8 @@ teardown(struct opt_tunnel *t)
 /* A failed attempt or a lost session: back off, 1 s to 60 s with
  * jitter, reset once a session stayed up a minute. */
 static void
-session_failed(
-    struct opt_tunnel *t, const char *event, const char *why, bool mismatch)
+session_failed(struct opt_tunnel *t, const char *event, const char *why,
+    bool mismatch)
 {
 	char q[OPT_STATE_ERROR_MAX + 8];
 	long long now = opt_clock_ms(), delay;
@@ -1001,13 +1001,13 @@ tune_socket(struct opt_tunnel *t)
 
 	(void)setsockopt(t->sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	(void)setsockopt(t->sock, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-	(void)setsockopt(
-	    t->sock, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
-	(void)setsockopt(
-	    t->sock, IPPROTO_TCP, TCP_KEEPINTVL, &idle, sizeof(idle));
+	(void)setsockopt(t->sock, IPPROTO_TCP, TCP_KEEPIDLE, &idle,
+	    sizeof(idle));
+	(void)setsockopt(t->sock, IPPROTO_TCP, TCP_KEEPINTVL, &idle,
+	    sizeof(idle));
 	(void)setsockopt(t->sock, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
-	(void)setsockopt(
-	    t->sock, IPPROTO_TCP, TCP_USER_TIMEOUT, &timeout, sizeof(timeout));
+	(void)setsockopt(t->sock, IPPROTO_TCP, TCP_USER_TIMEOUT, &timeout,
+	    sizeof(timeout));
 }
 
 static void
@@ -1048,19 +1048,19 @@ start_handshake(struct opt_tunnel *t)
 		session_failed(t, "connect-failed", "out of memory", false);
 		return;
 	}
-	libssh2_session_callback_set(
-	    t->session, LIBSSH2_CALLBACK_SEND, (void *)send_cb);
-	libssh2_session_callback_set(
-	    t->session, LIBSSH2_CALLBACK_RECV, (void *)recv_cb);
+	libssh2_session_callback_set(t->session, LIBSSH2_CALLBACK_SEND,
+	    (void *)send_cb);
+	libssh2_session_callback_set(t->session, LIBSSH2_CALLBACK_RECV,
+	    (void *)recv_cb);
 	libssh2_session_set_blocking(t->session, 0);
-	libssh2_session_method_pref(
-	    t->session, LIBSSH2_METHOD_HOSTKEY, OPT_HOSTKEY_METHODS);
+	libssh2_session_method_pref(t->session, LIBSSH2_METHOD_HOSTKEY,
+	    OPT_HOSTKEY_METHODS);
 	if (t->site.compression) {
 		libssh2_session_flag(t->session, LIBSSH2_FLAG_COMPRESS, 1);
-		libssh2_session_method_pref(
-		    t->session, LIBSSH2_METHOD_COMP_CS, comp);
-		libssh2_session_method_pref(
-		    t->session, LIBSSH2_METHOD_COMP_SC, comp);
+		libssh2_session_method_pref(t->session, LIBSSH2_METHOD_COMP_CS,
+		    comp);
+		libssh2_session_method_pref(t->session, LIBSSH2_METHOD_COMP_SC,
+		    comp);
 	}
 	t->last_rx = opt_clock_ms();
 	t->phase = PH_HANDSHAKE;
@@ -1141,8 +1141,8 @@ check_hostkey(struct opt_tunnel *t)
 		session_failed(t, "down", why, false);
 		return -1;
 	}
-	if (opt_knownhosts_pin(
-	        t->known_hosts, t->site.host, t->site.port, &k, &e) == -1) {
+	if (opt_knownhosts_pin(t->known_hosts, t->site.host, t->site.port, &k,
+	        &e) == -1) {
 		strlcpy(t->pinned_fp, fp, sizeof(t->pinned_fp));
 		opt_log(&t->log, OPT_LOG_WARN, "hostkey-pinned-in-memory",
 		    "type=%s fingerprint=%s error=%s", k.name, fp,
@@ -1160,10 +1160,10 @@ session_up(struct opt_tunnel *t)
 	const char *comp;
 
 	comp = libssh2_session_methods(t->session, LIBSSH2_METHOD_COMP_CS);
-	strlcpy(
-	    t->st.compression, comp ? comp : "none", sizeof(t->st.compression));
-	libssh2_keepalive_config(
-	    t->session, 1, (unsigned)t->site.keepalive_interval);
+	strlcpy(t->st.compression, comp ? comp : "none",
+	    sizeof(t->st.compression));
+	libssh2_keepalive_config(t->session, 1,
+	    (unsigned)t->site.keepalive_interval);
 	t->phase = PH_UP;
 	t->up_since = opt_clock_ms();
 	t->last_rx = t->up_since;
@@ -1248,14 +1248,14 @@ setup_step(struct opt_tunnel *t, short revents)
 			if (r == LIBSSH2_ERROR_EAGAIN)
 				return;
 			if (session_broken(r)) {
-				session_failed(
-				    t, "down", ssh_error(t->session), false);
+				session_failed(t, "down", ssh_error(t->session),
+				    false);
 				return;
 			}
 			opt_log(&t->log, OPT_LOG_WARN, "no-idle-channel",
 			    "error=%s",
-			    opt_log_quote(
-			        why, sizeof(why), ssh_error(t->session)));
+			    opt_log_quote(why, sizeof(why),
+			        ssh_error(t->session)));
 		}
 		session_up(t);
 		return;
@@ -1402,8 +1402,8 @@ pump(struct opt_tunnel *t, struct job *j)
 			break;
 		if (t->up_bucket.on && len > obuf_high(t) / 2)
 			len = obuf_high(t) / 2;
-		n = libssh2_channel_write(
-		    j->ch, (char *)j->up + j->up_off, len);
+		n = libssh2_channel_write(j->ch, (char *)j->up + j->up_off,
+		    len);
 		if (n > 0) {
 			sent += (size_t)n;
 			j->up_off += (size_t)n;
@@ -1442,8 +1442,8 @@ pump(struct opt_tunnel *t, struct job *j)
 	    (room = opt_bucket_allow(&t->down_bucket, opt_clock_ms())) > 0) {
 		if (room > DOWN_BUF - j->down_len)
 			room = DOWN_BUF - j->down_len;
-		n = libssh2_channel_read(
-		    j->ch, (char *)j->down + j->down_len, room);
+		n = libssh2_channel_read(j->ch, (char *)j->down + j->down_len,
+		    room);
 		if (n > 0) {
 			j->down_len += (size_t)n;
 			j->bytes_down += (unsigned long long)n;
@@ -1715,8 +1715,8 @@ reload(struct opt_tunnel *t)
 			opt_log(&t->log, OPT_LOG_ERROR, "bind-failed",
 			    "channel=%d error=%s", c->id,
 			    opt_log_quote(q, sizeof(q), e.text));
-			opt_state_text(
-			    l->last_error, sizeof(l->last_error), e.text);
+			opt_state_text(l->last_error, sizeof(l->last_error),
+			    e.text);
 		}
 		if (t->phase == PH_UP && !t->draining)
 			set_listening(t, l, true);
@@ -1859,8 +1859,8 @@ poll_timeout(struct opt_tunnel *t, long long now)
 		opt_bucket_allow(&t->up_bucket, now);
 		until = MIN(until,
 		    now +
-		        opt_bucket_wait(
-		            &t->up_bucket, MIN(obuf_pending(t), 4096)));
+		        opt_bucket_wait(&t->up_bucket,
+		            MIN(obuf_pending(t), 4096)));
 	}
 	if (t->phase == PH_UP && t->jobs != NULL && t->down_bucket.on &&
 	    opt_bucket_allow(&t->down_bucket, now) == 0)
@@ -2013,8 +2013,8 @@ opt_tunnel_run(struct opt_tunnel *t, struct opt_error *e)
 		}
 		if (obuf_pending(t) > 0 &&
 		    now - t->last_tx > dead_after_ms(t)) {
-			session_failed(
-			    t, "down", "the site takes no data", false);
+			session_failed(t, "down", "the site takes no data",
+			    false);
 			continue;
 		}
 		/* Not while a channel open is in flight: the state write
@@ -2142,8 +2142,8 @@ opt_tunnel_pin_first(struct opt_tunnel *t, int timeout_ms)
 	        sizeof(blob), &e) == -1 ||
 	    opt_knownhosts_check(t->known_hosts, t->site.host, t->site.port, &k,
 	        old, sizeof(old), &e) != OPT_HK_NOTFOUND ||
-	    opt_knownhosts_pin(
-	        t->known_hosts, t->site.host, t->site.port, &k, &e) == -1)
+	    opt_knownhosts_pin(t->known_hosts, t->site.host, t->site.port, &k,
+	        &e) == -1)
 		return;
 	opt_fingerprint(k.blob, k.len, fp, sizeof(fp));
 	opt_log(&t->log, OPT_LOG_INFO, "hostkey-pinned",

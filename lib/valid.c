@@ -10,8 +10,7 @@
 #include "valid.h"
 
 static int
-bad(struct opt_error *e, const char *what, const char *value,
-    const char *why)
+bad(struct opt_error *e, const char *what, const char *value, const char *why)
 {
 	char q[OPT_QUOTE_BUF];
 
@@ -23,8 +22,9 @@ int
 opt_valid_site_id(const char *s, struct opt_error *e)
 {
 	size_t i, n = strlen(s);
-	static const char why[] = "is not a valid site id (1-63 of a-z 0-9 _ -, "
-				  "starting with a letter or digit)";
+	static const char why[] =
+	    "is not a valid site id (1-63 of a-z 0-9 _ -, "
+	    "starting with a letter or digit)";
 
 	if (n == 0 || n > OPT_SITE_ID_MAX)
 		return bad(e, "site", s, why);
@@ -214,8 +214,8 @@ opt_valid_description(const char *s, struct opt_error *e)
 
 	for (; *p != '\0'; p += len) {
 		if ((len = utf8_char(p, &cp)) == 0)
-			return bad(
-			    e, "description", s, "is not valid UTF-8 text");
+			return bad(e, "description", s,
+			    "is not valid UTF-8 text");
 		if (control(cp))
 			return bad(e, "description", s,
 			    "contains a control character");

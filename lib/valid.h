@@ -16,7 +16,7 @@
 #define OPT_USER_MAX 32
 #define OPT_DESC_CHARS 80
 #define OPT_DESC_MAX (OPT_DESC_CHARS * 4) /* bytes of UTF-8 */
-#define OPT_ADDR_MAX 46			  /* INET6_ADDRSTRLEN */
+#define OPT_ADDR_MAX 46 /* INET6_ADDRSTRLEN */
 #define OPT_CIDR_MAX (OPT_ADDR_MAX + 4)
 #define OPT_RATE_MAX (1024 * 1024) /* KiB/s: 1 GiB/s */
 

@@ -125,9 +125,10 @@ main(int argc, char **argv)
 			read_delay = atoi(optarg);
 			break;
 		default:
-			fprintf(stderr, "usage: fake-printer -d DIR [-p PORT] "
-					"[--reply TEXT] [--stall] "
-					"[--close-after N] [--read-delay MS]\n");
+			fprintf(stderr,
+			    "usage: fake-printer -d DIR [-p PORT] "
+			    "[--reply TEXT] [--stall] "
+			    "[--close-after N] [--read-delay MS]\n");
 			return 64;
 		}
 	}
@@ -199,8 +200,7 @@ main(int argc, char **argv)
 				if (write(j->out, buf, (size_t)r) != r)
 					return 1;
 				j->bytes += r;
-				if (close_after >= 0 &&
-				    j->bytes >= close_after)
+				if (close_after >= 0 && j->bytes >= close_after)
 					finish(j, 0);
 			} else if (r == 0) {
 				finish(j, 1);

@@ -67,15 +67,14 @@ site_round_trip(void)
 	ok(opt_site_set(&s, "host", "203.0.113.10", &e) == 0, "set host");
 	ok(opt_site_set(&s, "allow", "10.0.0.0/8, fd00::/8", &e) == 0,
 	    "set allow with a space");
-	ok(opt_site_set(&s, "description", "Caf\xc3\xa9 \"HQ\" \\ #1", &e) ==
-		0,
+	ok(opt_site_set(&s, "description", "Caf\xc3\xa9 \"HQ\" \\ #1", &e) == 0,
 	    "set a description with quotes, backslash and UTF-8");
 	ok(opt_site_set(&s, "hots", "x", &e) == -1 && e.status == EX_USAGE,
 	    "an unknown key is a usage error");
 	t = d.throttle;
 	ok(opt_site_create(&paths, &s, &t, NULL, &e) == 0, "create the site");
 	ok(opt_site_create(&paths, &s, &t, NULL, &e) == -1 &&
-		e.status == EX_CANTCREAT,
+	        e.status == EX_CANTCREAT,
 	    "creating it twice is EX_CANTCREAT");
 	ok(opt_site_load(&paths, &d, "nautilus", &back, &e) == 0,
 	    "load it back");
@@ -90,10 +89,10 @@ site_round_trip(void)
 		is_str(b, a, *k);
 	}
 	ok(opt_site_load(&paths, &d, "nosuch", &back, &e) == -1 &&
-		e.status == EX_NOINPUT,
+	        e.status == EX_NOINPUT,
 	    "a missing site is EX_NOINPUT");
 	ok(opt_throttle_load(&paths, &d, "nautilus", &t, &e) == 0 &&
-		t.up == 100 && !t.enabled,
+	        t.up == 100 && !t.enabled,
 	    "throttle.conf from the defaults");
 }
 
@@ -105,17 +104,17 @@ broken_files(void)
 	} cases[] = {
 	    {"host = \"h\";\nport = = 22;\n", "site.conf:2: syntax error"},
 	    {"host = \"h\";\nport = \"22\";\n",
-		"site.conf:2: port: must be a whole number"},
+	        "site.conf:2: port: must be a whole number"},
 	    {"host = \"h\";\nport = 70000;\n",
-		"site.conf:2: port: port '70000' is not a port"},
+	        "site.conf:2: port: port '70000' is not a port"},
 	    {"host = \"h\";\nhots = \"x\";\n",
-		"site.conf:2: hots: unknown setting"},
+	        "site.conf:2: hots: unknown setting"},
 	    {"host = \"x y\";\n", "site.conf:1: host: host 'x y' is not"},
 	    {"port = 22;\n", "site.conf: host is not set"},
 	    {"host = \"h\";\nallow = [\"10.0.0.0/99\"];\n",
-		"site.conf:2: allow: network '10.0.0.0/99'"},
+	        "site.conf:2: allow: network '10.0.0.0/99'"},
 	    {"host = \"h\";\ncompression = 1;\n",
-		"site.conf:2: compression: must be true or false"},
+	        "site.conf:2: compression: must be true or false"},
 	};
 	struct opt_defaults d;
 	struct opt_site s;
@@ -130,9 +129,9 @@ broken_files(void)
 		snprintf(name, sizeof(name), "broken site.conf #%zu: %s", i,
 		    cases[i].want);
 		ok(opt_site_load(&paths, &d, "broken", &s, &e) == -1 &&
-			e.status == EX_CONFIG &&
-			strstr(e.text, cases[i].want) != NULL &&
-			strstr(e.text, paths.config) != NULL,
+		        e.status == EX_CONFIG &&
+		        strstr(e.text, cases[i].want) != NULL &&
+		        strstr(e.text, paths.config) != NULL,
 		    name);
 		if (strstr(e.text, cases[i].want) == NULL)
 			printf("#   got '%s'\n", e.text);
@@ -141,25 +140,25 @@ broken_files(void)
 	}
 	put("broken/site.conf", "host = \"h\";\n", 0660);
 	ok(opt_site_load(&paths, &d, "broken", &s, &e) == -1 &&
-		e.status == EX_CONFIG && strstr(e.text, "writable by group"),
+	        e.status == EX_CONFIG && strstr(e.text, "writable by group"),
 	    "a group-writable file is refused");
 	put("broken/site.conf", "host = \"h\";\n", 0646);
 	ok(opt_site_load(&paths, &d, "broken", &s, &e) == -1 &&
-		strstr(e.text, "writable by group or others"),
+	        strstr(e.text, "writable by group or others"),
 	    "an other-writable file is refused");
 
 	put("defaults.conf", "port_range = [9200, 9100];\n", 0640);
 	ok(opt_defaults_load(&paths, &d, &e) == -1 && e.status == EX_CONFIG &&
-		strstr(e.text, "first port 9200 is above last 9100"),
+	        strstr(e.text, "first port 9200 is above last 9100"),
 	    "an upside-down port_range is refused");
 	put("defaults.conf", "host = \"x\";\n", 0640);
 	ok(opt_defaults_load(&paths, &d, &e) == -1 &&
-		strstr(e.text, "host: unknown setting"),
+	        strstr(e.text, "host: unknown setting"),
 	    "defaults.conf has no host");
 	put("defaults.conf",
 	    "port = 2222;\nup = 64;\nport_range = [9200, 9300];\n", 0640);
 	ok(opt_defaults_load(&paths, &d, &e) == 0 && d.site.port == 2222 &&
-		d.throttle.up == 64 && d.port_lo == 9200 && d.port_hi == 9300,
+	        d.throttle.up == 64 && d.port_lo == 9200 && d.port_hi == 9300,
 	    "defaults.conf overrides the built-in defaults");
 	unlink("etc/defaults.conf");
 }
@@ -172,16 +171,15 @@ channels(void)
 	struct opt_error e;
 
 	ok(opt_channel_target("192.168.1.20", &c, &e) == 0 &&
-		c.printer_port == 9100,
+	        c.printer_port == 9100,
 	    "printer without port is :9100");
 	ok(opt_channel_target("printer.lan:515", &c, &e) == 0 &&
-		c.printer_port == 515 && strcmp(c.printer, "printer.lan") == 0,
+	        c.printer_port == 515 && strcmp(c.printer, "printer.lan") == 0,
 	    "HOST:PORT");
 	ok(opt_channel_target("[fd00::5]:9101", &c, &e) == 0 &&
-		c.printer_port == 9101 && strcmp(c.printer, "fd00::5") == 0,
+	        c.printer_port == 9101 && strcmp(c.printer, "fd00::5") == 0,
 	    "[IPV6]:PORT");
-	ok(opt_channel_target("fd00::5", &c, &e) == 0 &&
-		c.printer_port == 9100,
+	ok(opt_channel_target("fd00::5", &c, &e) == 0 && c.printer_port == 9100,
 	    "bare IPv6");
 	ok(opt_channel_target("[fd00::5", &c, &e) == -1, "unclosed bracket");
 	ok(opt_channel_target("p:0", &c, &e) == -1, "port 0");
@@ -210,13 +208,13 @@ channels(void)
 	    "  { id = 4; listen = 9101; printer = \"q\"; } );\n",
 	    0640);
 	ok(opt_channels_load(&paths, "nautilus", &back, &e) == -1 &&
-		e.status == EX_CONFIG && strstr(e.text, "id 4 is used twice"),
+	        e.status == EX_CONFIG && strstr(e.text, "id 4 is used twice"),
 	    "a duplicate id is refused");
 	put("nautilus/channels.conf",
 	    "channels = ( { id = 7; listen = 9100; printer = \"p\"; } );\n",
 	    0640);
 	ok(opt_channels_load(&paths, "nautilus", &back, &e) == 0 &&
-		back.next_id == 8 && back.v[0].printer_port == 9100,
+	        back.next_id == 8 && back.v[0].printer_port == 9100,
 	    "without next_id, ids continue after the highest");
 	opt_channels_free(&back);
 }
@@ -229,7 +227,7 @@ locking(void)
 
 	ok(opt_lock_take(&paths, 1000, &a, &e) == 0, "take the lock");
 	ok(opt_lock_take(&paths, 200, &b, &e) == -1 &&
-		e.status == EX_TEMPFAIL && strstr(e.text, "busy"),
+	        e.status == EX_TEMPFAIL && strstr(e.text, "busy"),
 	    "a second taker gives up with EX_TEMPFAIL");
 	opt_lock_release(&a);
 	ok(opt_lock_take(&paths, 200, &b, &e) == 0, "free again");

@@ -80,20 +80,20 @@ states(void)
 
 	ok(opt_state_parse(text, strlen(text), &s) == 0, "a state parses");
 	ok(s.pid == 42 && s.state == OPT_TS_UP && s.reconnects == 2 &&
-		s.jobs == 5 && s.rate_up == 7 && s.probes == 3,
+	        s.jobs == 5 && s.rate_up == 7 && s.probes == 3,
 	    "...its numbers");
 	is_str(s.last_error, "it broke", "...its last error");
 	ok(s.nchannels == 1 && s.channels[0].id == 2 &&
-		s.channels[0].listen == 9101 &&
-		s.channels[0].printer_port == 9100 &&
-		strcmp(s.channels[0].printer, "fd00::5") == 0 &&
-		strcmp(s.channels[0].probe, "failed") == 0,
+	        s.channels[0].listen == 9101 &&
+	        s.channels[0].printer_port == 9100 &&
+	        strcmp(s.channels[0].printer, "fd00::5") == 0 &&
+	        strcmp(s.channels[0].probe, "failed") == 0,
 	    "...its channel, an IPv6 printer split at the last colon");
 	f = open_memstream(&buf, &len);
 	opt_state_format(f, &s);
 	fclose(f);
 	ok(opt_state_parse(buf, len, &back) == 0 && back.jobs == 5 &&
-		back.nchannels == 1 && back.channels[0].jobs == 4,
+	        back.nchannels == 1 && back.channels[0].jobs == 4,
 	    "format and parse round trip");
 	free(buf);
 	opt_state_free(&back);
@@ -109,11 +109,13 @@ states(void)
 	ok(opt_state_parse("site=x\nchannel.0.listen=1\n", 26, &s) == -1,
 	    "channel 0 is no channel");
 	ok(opt_state_parse("site=x\nstate=up\npid=4", 21, &s) == 0 &&
-		s.pid == 4,
+	        s.pid == 4,
 	    "a last line without newline is read");
 	opt_state_free(&s);
-	ok(opt_state_parse("site=x\nlast_error=a\x01" "b\n", 22, &s) == 0 &&
-		strcmp(s.last_error, "a b") == 0,
+	ok(opt_state_parse("site=x\nlast_error=a\x01"
+	                   "b\n",
+	       22, &s) == 0 &&
+	        strcmp(s.last_error, "a b") == 0,
 	    "control characters in text become spaces");
 	opt_state_free(&s);
 }

@@ -20,18 +20,18 @@ tap_ok(int pass, const char *name, const char *file, int line)
 }
 
 #define ok(cond, name) tap_ok((cond) != 0, (name), __FILE__, __LINE__)
-#define is_int(got, want, name)                                            \
-	do {                                                               \
-		long long g_ = (got), w_ = (want);                         \
-		if (!ok(g_ == w_, (name)))                                 \
-			printf("#   got %lld, want %lld\n", g_, w_);       \
+#define is_int(got, want, name)                                                \
+	do {                                                                   \
+		long long g_ = (got), w_ = (want);                             \
+		if (!ok(g_ == w_, (name)))                                     \
+			printf("#   got %lld, want %lld\n", g_, w_);           \
 	} while (0)
-#define is_str(got, want, name)                                            \
-	do {                                                               \
-		const char *g_ = (got), *w_ = (want);                      \
-		if (!ok(g_ != NULL && strcmp(g_, w_) == 0, (name)))        \
-			printf("#   got '%s'\n#  want '%s'\n",             \
-			    g_ ? g_ : "(null)", w_);                       \
+#define is_str(got, want, name)                                                \
+	do {                                                                   \
+		const char *g_ = (got), *w_ = (want);                          \
+		if (!ok(g_ != NULL && strcmp(g_, w_) == 0, (name)))            \
+			printf("#   got '%s'\n#  want '%s'\n",                 \
+			    g_ ? g_ : "(null)", w_);                           \
 	} while (0)
 
 static int

@@ -27,7 +27,7 @@ site_ids(void)
 		snprintf(name, sizeof(name), "site id #%zu is refused", i);
 		e.status = 0;
 		ok(opt_valid_site_id(bad[i], &e) == -1 &&
-			e.status == EX_DATAERR && strchr(e.text, '\n') == NULL,
+		        e.status == EX_DATAERR && strchr(e.text, '\n') == NULL,
 		    name);
 	}
 }
@@ -39,8 +39,8 @@ hosts(void)
 	    "printer", "print-1.lan", "a.b.c.", "xn--caf-dma.example",
 	    "1a.example"};
 	static const char *bad[] = {"", "x y", "-host", "host-", "a..b",
-	    "host_name", "999.1.1.1", "1.2.3", "10.0.0.300", ".a", "a/b",
-	    "h\n", "[::1]"};
+	    "host_name", "999.1.1.1", "1.2.3", "10.0.0.300", ".a", "a/b", "h\n",
+	    "[::1]"};
 	struct opt_error e;
 	char name[128], longname[300];
 	size_t i;
@@ -57,12 +57,14 @@ hosts(void)
 	memset(longname, 'a', sizeof(longname));
 	longname[63] = longname[127] = longname[191] = '.';
 	longname[255] = '\0';
-	ok(opt_valid_host(longname, &e) == -1, "a 255-character name is refused");
+	ok(opt_valid_host(longname, &e) == -1,
+	    "a 255-character name is refused");
 	longname[253] = '\0';
 	ok(opt_valid_host(longname, &e) == 0, "a 253-character name is valid");
 	memset(longname, 'a', 64);
 	longname[64] = '\0';
-	ok(opt_valid_host(longname, &e) == -1, "a 64-character label is refused");
+	ok(opt_valid_host(longname, &e) == -1,
+	    "a 64-character label is refused");
 }
 
 static void
@@ -131,8 +133,7 @@ numbers(void)
 	ok(strstr(e.text, "like 100, 512K, 2M") != NULL,
 	    "...with accepted forms");
 	ok(opt_parse_rate("-5", &r, &e) == -1, "rate -5");
-	ok(opt_parse_rate("99999999999999999999", &r, &e) == -1,
-	    "huge rate");
+	ok(opt_parse_rate("99999999999999999999", &r, &e) == -1, "huge rate");
 	ok(opt_parse_rate("1048576", &r, &e) == 0, "1 GiB/s is the top");
 	ok(opt_parse_rate("1048577", &r, &e) == -1, "over 1 GiB/s");
 }
@@ -175,7 +176,7 @@ quoting(void)
 	big[sizeof(big) - 1] = '\0';
 	opt_quote(q, sizeof(q), big);
 	ok(strlen(q) <= OPT_QUOTE_MAX + 3 &&
-		strcmp(q + strlen(q) - 3, "...") == 0,
+	        strcmp(q + strlen(q) - 3, "...") == 0,
 	    "long input is cut with ...");
 }
 
