@@ -1595,13 +1595,21 @@ forward(struct opt_tunnel *t, bool readable)
 	t->pass_rx = t->st.wire_down;
 	if (drain(t, readable) == -1 || open_step(t) == -1)
 		return -1;
-	/* Round robin: a different job goes first on each pass. */
+	/*
+	 * Round robin: the pass starts after the job that last moved bytes.
+	 * Under a limit the room a refill opens goes to whoever comes
+	 * first; turning by passes instead would hand it to the same job
+	 * whenever passes come in pairs (a refill, then a client wakeup).
+	 */
 	for (j = t->jobs; j != NULL; j = j->next)
 		count++;
-	start = count ? t->rr++ % (unsigned)count : 0;
+	start = count ? t->rr % (unsigned)count : 0;
 	for (i = 0; i < 2; i++) {
 		unsigned k = 0;
 		for (j = t->jobs; j != NULL; j = next, k++) {
+			unsigned long long moved =
+			    t->st.payload_up + t->st.payload_down;
+
 			next = j->next;
 			if ((i == 0) != (k >= start))
 				continue;
@@ -1610,6 +1618,8 @@ forward(struct opt_tunnel *t, bool readable)
 				return -1;
 			if (j->phase == JOB_CLOSING && close_step(t, j) == -1)
 				return -1;
+			if (t->st.payload_up + t->st.payload_down != moved)
+				t->rr = k + 1;
 		}
 	}
 	probes_check(t, probes);

@@ -2,7 +2,8 @@
 # Load: 200 concurrent jobs on one channel, then 50 channels with a job
 # each at once.  Every byte arrives (checksums) and the tunnel's memory
 # stays bounded: its peak RSS is stated and must stay under 64 MiB
-# (each job holds two 32 KiB buffers; nothing holds a whole job).
+# (each job holds a 128 KiB and a 32 KiB buffer; nothing holds a whole
+# job).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sshd.sh"
 
