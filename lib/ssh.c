@@ -114,6 +114,7 @@ out:
 	r = opt_error_set(e, EX_DATAERR, "identity %s is not a valid key",
 	    path);
 out_set:
+	explicit_bzero(b, (size_t)(end - begin)); /* the private key too */
 	free(b);
 	return r;
 bad:
@@ -140,9 +141,13 @@ opt_identity_check(const char *path, struct opt_error *e)
 	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
 		close(fd);
 		return opt_error_set(e, EX_NOPERM,
-		    "identity %s is readable by group or others (mode %04o); "
+		    "identity %s is %s by group or others (mode %04o); "
 		    "refusing it, like ssh does (chmod 600 %s)",
-		    path, (unsigned)(st.st_mode & 07777), path);
+		    path,
+		    st.st_mode & (S_IRGRP | S_IROTH)       ? "readable"
+		        : st.st_mode & (S_IWGRP | S_IWOTH) ? "writable"
+		                                           : "executable",
+		    (unsigned)(st.st_mode & 07777), path);
 	}
 	while (len < KEY_FILE_MAX &&
 	    (n = read(fd, text + len, KEY_FILE_MAX - len)) > 0)

@@ -83,6 +83,8 @@ cp "$T/id_ed25519" "$T/open_key"
 chmod 644 "$T/open_key"
 opt-site set -q openkey identity="$T/open_key"
 bad openkey 77 ".*$(re "$T/open_key").*readable by group or others" "identity of mode 0644"
+chmod 620 "$T/open_key"
+bad openkey 77 ".*$(re "$T/open_key").*writable by group or others \\(mode 0620\\)" "identity of mode 0620"
 
 site_like rsa
 ssh-keygen -q -t rsa -N '' -f "$T/id_rsa"
