@@ -408,7 +408,8 @@ slurp(const char *path, struct opt_error *e)
 }
 
 /* mast's files directly in the config dir: regular, and setting
- * RemoteHost.  Returns how many were found. */
+ * RemoteHost.  One that cannot be read as text is named on stderr, as it
+ * may be a damaged mast file.  Returns how many were found. */
 static size_t
 legacy_files(char ***out)
 {
@@ -417,6 +418,7 @@ legacy_files(char ***out)
 	size_t n = 0;
 	DIR *dir;
 	struct stat st;
+	struct opt_error e;
 
 	*out = NULL;
 	if ((dir = opendir(cli.paths.config)) == NULL)
@@ -426,9 +428,13 @@ legacy_files(char ***out)
 		    strcmp(de->d_name, "defaults.conf") == 0 ||
 		    opt_paths_join(path, sizeof(path), NULL, cli.paths.config,
 		        de->d_name, (char *)NULL) == -1 ||
-		    lstat(path, &st) == -1 || !S_ISREG(st.st_mode) ||
-		    (text = slurp(path, NULL)) == NULL)
+		    lstat(path, &st) == -1 || !S_ISREG(st.st_mode))
 			continue;
+		if ((text = slurp(path, &e)) == NULL) {
+			strlcat(e.text, "; left alone", sizeof(e.text));
+			cli_warn(&cli, NULL, &e);
+			continue;
+		}
 		if (opt_legacy_looks_like(text) &&
 		    (nv = reallocarray(v, n + 2, sizeof(*v))) != NULL) {
 			v = nv;

@@ -339,6 +339,15 @@ sweep 65 o "^opt-site: $(re "$T")/mastsite: not a mast configuration \(binary, o
 	opt-site import "$T/mastsite"
 [ ! -e "$C/mastsite" ]
 ok $? "...and no site mastsite"
+# The same file lying in the config dir, found by import without FILE:
+# named on stderr (it may be a damaged mast file), left where it is.
+cp "$T/mastsite" "$C/mastsite"
+run opt-site import
+is "$rc:$err" "0:opt-site: $C/mastsite: not a mast configuration (binary, or over 1 MiB); left alone" \
+	"import without FILE names a mast file it cannot read"
+[ -f "$C/mastsite" ] && cmp -s "$T/mastsite" "$C/mastsite" && [ ! -e "$C/.mast-legacy/mastsite" ]
+ok $? "...and leaves it as it was"
+rm "$C/mastsite"
 
 # An identity with a NUL byte in the middle of the key, mode 0600.
 ssh-keygen -q -t ed25519 -N '' -f "$T/id_nul" -C nul
