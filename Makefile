@@ -128,8 +128,8 @@ fuzz: config.mk
 export LSAN_OPTIONS = suppressions=$(CURDIR)/tests/lsan.supp
 
 check: all $(UNIT_TESTS) $(TEST_PROGS) $(FUZZ_REPLAY)
-	OPT_BIN=$(CURDIR)/bin $(PROVE) $(PROVE_FLAGS) -f --exec '' \
-		$(UNIT_TESTS) $(sort $(wildcard tests/*.t))
+	OPT_BIN=$(CURDIR)/bin tests/isolated $(PROVE) $(PROVE_FLAGS) -f \
+		--exec '' $(UNIT_TESTS) $(sort $(wildcard tests/*.t))
 
 # make check-valgrind: the tunnel tests with every tool under memcheck;
 # any error or definite leak in any process fails it.
@@ -140,8 +140,8 @@ VALGRIND_TESTS = tests/tunnel-job-checksum.t tests/tunnel-printer-down.t \
 	tests/status-states.t tests/site-trust.t tests/site-import.t
 check-valgrind: all $(TEST_PROGS)
 	@logs=$$(mktemp -d); trap 'rm -rf "$$logs"' EXIT; \
-	OPT_BIN=$(CURDIR)/bin VALGRIND_LOGS=$$logs $(PROVE) $(PROVE_FLAGS) \
-		-f --exec '' $(VALGRIND_TESTS) || exit 1; \
+	OPT_BIN=$(CURDIR)/bin VALGRIND_LOGS=$$logs tests/isolated \
+		$(PROVE) $(PROVE_FLAGS) -f --exec '' $(VALGRIND_TESTS) || exit 1; \
 	n=$$(ls "$$logs" | wc -l); bad=$$(grep -l . "$$logs"/* || true); \
 	if [ -n "$$bad" ]; then cat $$bad; \
 		echo "check-valgrind: errors in $$(echo $$bad | wc -w) of $$n processes"; \

@@ -148,6 +148,16 @@ title(void *arg, const char *site, const char *state, unsigned channels)
 	setproctitle("-opt-tunnel: %s %s %uch", site, state, channels);
 }
 
+/* "already running", with the pid when it is known yet. */
+static int
+already_running(pid_t pid, struct opt_error *e)
+{
+	if (pid > 0)
+		return opt_error_set(e, EX_TEMPFAIL,
+		    "already running (pid %ld)", (long)pid);
+	return opt_error_set(e, EX_TEMPFAIL, "already running (starting)");
+}
+
 /* Prepares, drops privileges and takes the pidfile; for run and start. */
 static int
 prepare(const char *site, bool foreground, struct pidfh **pfh,
@@ -159,13 +169,12 @@ prepare(const char *site, bool foreground, struct pidfh **pfh,
 
 	run_path(site, ".pid", path, sizeof(path));
 	if ((*pfh = pidfile_open(path, 0644, &other)) == NULL) {
-		if (errno == EEXIST)
-			return opt_error_set(e, EX_TEMPFAIL,
-			    "already running (pid %ld)", (long)other);
-		/* Locked, no pid written yet: another start is under way. */
-		if (errno == EAGAIN)
-			return opt_error_set(e, EX_TEMPFAIL,
-			    "already running (starting)");
+		int err = errno;
+		/* Whatever pidfile_open made of the file's text (empty,
+		 * the old pid, half written), a lock is a running tunnel. */
+		if (opt_pidfile_probe(path, &other) == OPT_PROC_RUNNING)
+			return already_running(other, e);
+		errno = err;
 		return opt_error_errno(e, 0, "cannot open %s", path);
 	}
 	if (opt_tunnel_prepare(t, &o, e) == -1)
@@ -301,9 +310,9 @@ start_one(const char *site, int *status)
 	run_path(site, ".pid", pidpath, sizeof(pidpath));
 	run_path(site, ".state", statepath, sizeof(statepath));
 	if (opt_pidfile_probe(pidpath, &pid) == OPT_PROC_RUNNING) {
+		already_running(pid, &e);
 		if (!cli.quiet)
-			printf("%s: already running (pid %ld)\n", site,
-			    (long)pid);
+			printf("%s: %s\n", site, e.text);
 		return 0;
 	}
 	if (preflight(site, &e) == -1) {

@@ -1,8 +1,12 @@
 #include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sysexits.h>
 #include <time.h>
@@ -10,11 +14,50 @@
 
 #include "pidfile.h"
 
+/*
+ * The process that holds the flock(2) on the file open as fd, from
+ * /proc/locks; 0 if it cannot tell.  A tunnel takes the lock before it
+ * writes its pid, so for a moment the file is empty or still names the
+ * process before it, which may be gone or, worse, another program now.
+ */
+static pid_t
+lock_holder(int fd)
+{
+	unsigned long long ino;
+	unsigned int maj, min;
+	struct stat sb;
+	char line[256];
+	pid_t pid = 0;
+	long p;
+	FILE *f;
+
+	if (fstat(fd, &sb) == -1 || (f = fopen("/proc/locks", "re")) == NULL)
+		return 0;
+	/* "1: FLOCK  ADVISORY  WRITE 2817 fe:00:1095 0 EOF"; a waiter's
+	 * line has "->" before FLOCK and does not match. */
+	while (pid == 0 && fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "%*[^:]: FLOCK %*s %*s %ld %x:%x:%llu", &p,
+		        &maj, &min, &ino) == 4 &&
+		    ino == (unsigned long long)sb.st_ino &&
+		    maj == major(sb.st_dev) && min == minor(sb.st_dev) && p > 0)
+			pid = (pid_t)p;
+	}
+	fclose(f);
+	return pid;
+}
+
+static bool
+alive(pid_t pid)
+{
+	return kill(pid, 0) == 0 || errno == EPERM;
+}
+
 enum opt_proc
 opt_pidfile_probe(const char *path, pid_t *pid)
 {
 	char buf[32] = "";
 	enum opt_proc r;
+	pid_t holder;
 	ssize_t n;
 	int fd;
 
@@ -25,10 +68,19 @@ opt_pidfile_probe(const char *path, pid_t *pid)
 	n = read(fd, buf, sizeof(buf) - 1);
 	if (n > 0)
 		*pid = (pid_t)strtol(buf, NULL, 10);
-	if (flock(fd, LOCK_SH | LOCK_NB) == -1 && errno == EWOULDBLOCK)
+	if (flock(fd, LOCK_SH | LOCK_NB) == -1 && errno == EWOULDBLOCK) {
 		r = OPT_PROC_RUNNING;
-	else
+		/* The holder is the tunnel, whatever the file says yet.
+		 * (/proc/locks names the process that took the lock: if
+		 * that one is gone, a process that inherited it holds it,
+		 * and the file's pid is the best word there is.) */
+		if ((holder = lock_holder(fd)) > 0 && alive(holder))
+			*pid = holder;
+		else if (*pid <= 0 || !alive(*pid))
+			*pid = 0;
+	} else {
 		r = OPT_PROC_STALE;
+	}
 	close(fd);
 	return r;
 }
@@ -41,22 +93,28 @@ int
 opt_pidfile_stop(const char *path, int wait_ms, struct opt_error *e)
 {
 	struct timespec ts = {0, 50 * 1000000L};
-	pid_t pid;
+	pid_t pid, signalled = 0;
 	int waited;
 
-	if (opt_pidfile_probe(path, &pid) != OPT_PROC_RUNNING)
-		return 0;
-	if (pid <= 0)
-		return opt_error_set(e, EX_SOFTWARE,
-		    "%s is locked but names no process", path);
-	if (kill(pid, SIGTERM) == -1 && errno != ESRCH)
-		return opt_error_errno(e, 0, "cannot stop pid %ld", (long)pid);
-	for (waited = 0; waited < wait_ms; waited += 50) {
+	for (waited = 0;; waited += 50) {
 		if (opt_pidfile_probe(path, &pid) != OPT_PROC_RUNNING)
 			return 0;
+		/* No pid yet: the tunnel is starting; it is told once
+		 * it is known. */
+		if (pid > 0 && signalled == 0) {
+			if (kill(pid, SIGTERM) == -1 && errno != ESRCH)
+				return opt_error_errno(e, 0,
+				    "cannot stop pid %ld", (long)pid);
+			signalled = pid;
+		}
+		if (waited >= wait_ms)
+			break;
 		nanosleep(&ts, NULL);
 	}
+	if (signalled == 0)
+		return opt_error_set(e, EX_SOFTWARE,
+		    "%s is locked but names no process", path);
 	return opt_error_set(e, EX_TEMPFAIL,
-	    "tunnel (pid %ld) still running after %d s", (long)pid,
+	    "tunnel (pid %ld) still running after %d s", (long)signalled,
 	    wait_ms / 1000);
 }

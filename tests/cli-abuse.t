@@ -130,7 +130,7 @@ sweep() {
 # ---- The scene: two sites, one with a channel ------------------------------
 
 mkdir -p "$C"
-lo=$((37000 + RANDOM % 3000))
+lo=$((23000 + RANDOM % 3000)) # below the ephemeral ports
 printf 'local_user = "root";\nport_range = [%d, %d];\n' "$lo" $((lo + 99)) >"$C/defaults.conf"
 chmod 640 "$C/defaults.conf"
 dead=$(free_port) # nothing listens there

@@ -15,7 +15,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sshd.sh"
 
-PORT_LO=$((33000 + RANDOM % 3000)) PORT_HI=$((PORT_LO + 40))
+PORT_LO=$((26000 + RANDOM % 3000)) PORT_HI=$((PORT_LO + 40))
 STALL=30    # seconds the printer reads nothing
 JOB_MAX=5000 # ms a job on the other channel may take meanwhile
 RSS_MAX=16384 # KiB the tunnel's RSS may grow by during the stall

@@ -15,7 +15,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sshd.sh"
 
-PORT_LO=$((30000 + RANDOM % 3000)) PORT_HI=$((PORT_LO + 40))
+PORT_LO=$((29000 + RANDOM % 3000)) PORT_HI=$((PORT_LO + 40))
 K=$T/id_ed25519
 OUT=$T/out # every stdout and stderr of the tools, kept for the scan
 mkdir -p "$OUT"

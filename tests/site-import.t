@@ -20,9 +20,9 @@ IdentityFile="$T/old/id_rsa"
 BandwidthLimitation=yes
 UploadLimit=100
 DownloadLimit=10000
-ForwardPort=( "L *:39100:imp1:9100 # Accounting HP"
-              "L *:39101:192.168.1.21:9100 # Labels \$(touch $T/pwned-item)"
-              'L *:39102:[fd00::7]:515'   # a comment after an item
+ForwardPort=( "L *:19100:imp1:9100 # Accounting HP"
+              "L *:19101:192.168.1.21:9100 # Labels \$(touch $T/pwned-item)"
+              'L *:19102:[fd00::7]:515'   # a comment after an item
 )
 CONF
 # What declare -p prints.
@@ -32,10 +32,12 @@ declare -- RemoteUser="opt"
 declare -i RemotePort="22"
 declare -- Compression="no"
 declare -- StrictHostKeyChecking="yes"
-declare -a ForwardPort=([0]="L 127.0.0.1:39200:printer.lan:9100 # Front desk \"laser\"" [1]="L 127.0.0.1:39201:10.1.1.5:9100")
+declare -a ForwardPort=([0]="L 127.0.0.1:19200:printer.lan:9100 # Front desk \"laser\"" [1]="L 127.0.0.1:19201:10.1.1.5:9100")
 declare -- BandwidthLimitation="no"
 CONF
-echo 'port_range = [39100, 39999];' >"$MAST_CONFIG_DIR/defaults.conf"
+# Below the kernel's ephemeral ports (32768-60999): a client socket of an
+# earlier test, in TIME_WAIT, can hold one of those for a minute.
+echo 'port_range = [19100, 19999];' >"$MAST_CONFIG_DIR/defaults.conf"
 chmod 640 "$MAST_CONFIG_DIR/defaults.conf"
 
 run opt-site import
@@ -56,7 +58,7 @@ print(s["host"], s["port"], s["user"], s["compression"], s["keepalive_interval"]
 	"203.0.113.10 2222 mast True 10 6 off /var/lib/mast/.ssh/id_ed25519 True 100 10000" \
 	"nautilus: every setting mapped (\$LocalUser expanded, no -> off, RSA key replaced)"
 run opt-channel list nautilus -H
-is "$out" "$(printf 'nautilus\t1\t39100\timp1\t9100\tAccounting HP\nnautilus\t2\t39101\t192.168.1.21\t9100\tLabels $(touch %s/pwned-item)\nnautilus\t3\t39102\tfd00::7\t515\t' "$T")" \
+is "$out" "$(printf 'nautilus\t1\t19100\timp1\t9100\tAccounting HP\nnautilus\t2\t19101\t192.168.1.21\t9100\tLabels $(touch %s/pwned-item)\nnautilus\t3\t19102\tfd00::7\t515\t' "$T")" \
 	"nautilus: the channels, descriptions from the comments, as text"
 run opt-site show harbour -H
 like "$out" "$(printf 'bind\t127.0.0.1')" "harbour: the bind address of its ForwardPorts"
@@ -88,8 +90,8 @@ bad quote1 "quote1:1: a \" is not closed" 'RemoteHost="h'
 bad list1 "list1:2: the list of ForwardPort is not closed" $'RemoteHost=h\nForwardPort=( "9100:a:9100"'
 bad 'Bad.Name' "its name gives no site id" 'RemoteHost=h'
 
-printf 'RemoteHost=h\nForwardPort=("39100:a:9100")\n' >"$T/old/taken"
-refused 73 "port 39100 is already channel 1 of site nautilus" "a listen port another site has" -- \
+printf 'RemoteHost=h\nForwardPort=("19100:a:9100")\n' >"$T/old/taken"
+refused 73 "port 19100 is already channel 1 of site nautilus" "a listen port another site has" -- \
 	opt-site import "$T/old/taken"
 printf 'RemoteHost=h\nRemotePort=0\n' >"$MAST_CONFIG_DIR/broken"
 run opt-site import

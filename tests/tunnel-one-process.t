@@ -25,4 +25,34 @@ pid=$(cat "$MAST_RUN_DIR/nautilus.pid")
 is "$(grep -c 'event=start ' "$MAST_LOG_DIR/nautilus.log")" 1 "exactly one tunnel process ran, despite the stale pidfile"
 ps -o args= -p "$pid" | grep -q '^opt-tunnel: nautilus'
 ok $? "the pidfile names it"
+opt-tunnel stop -q nautilus
+
+# A start takes the lock before it writes its pid: for that moment the
+# file is empty, or still names the process before it, which may now be
+# another program.  The lock's holder is the tunnel, not the file's pid.
+sleep 60 >/dev/null 2>&1 &
+victim=$!
+cleanup "kill $victim 2>/dev/null"
+echo "$victim" >"$MAST_RUN_DIR/nautilus.pid"
+flock -o -n "$MAST_RUN_DIR/nautilus.pid" sleep 60 >/dev/null 2>&1 &
+holder=$!
+wait_for 5 sh -c "grep -q ' FLOCK .* $holder ' /proc/locks"
+# shellcheck disable=SC2046 # one word per pid
+cleanup "kill $holder $(pgrep -P $holder) 2>/dev/null"
+run opt-tunnel run nautilus
+is "$rc:$err" "75:opt-tunnel: nautilus: already running (pid $holder)" \
+	"run: the pid of the lock's holder, not the one the file names"
+run opt-tunnel start nautilus
+is "$rc:$out" "0:nautilus: already running (pid $holder)" "start: the same"
+: >"$MAST_RUN_DIR/nautilus.pid"
+run opt-tunnel run nautilus
+is "$rc:$err" "75:opt-tunnel: nautilus: already running (pid $holder)" \
+	"an empty pidfile, locked: already running"
+echo "$victim" >"$MAST_RUN_DIR/nautilus.pid"
+run opt-tunnel stop nautilus
+is "$rc:$out" "0:nautilus: stopped" "stop signals the lock's holder"
+kill -0 "$victim" 2>/dev/null
+ok $? "...and not the process the file named"
+kill -0 "$holder" 2>/dev/null
+is $? 1 "...which is gone"
 done_testing

@@ -251,6 +251,8 @@ pidfiles(void)
 	flock(fd, LOCK_EX);
 	is_int(opt_pidfile_probe(path, &pid), OPT_PROC_RUNNING,
 	    "a locked pidfile is a running tunnel");
+	is_int(pid, getpid(),
+	    "...whose pid is the lock's holder's, not the file's");
 	close(fd);
 }
 
