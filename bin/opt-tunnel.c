@@ -164,7 +164,7 @@ prepare(const char *site, bool foreground, struct pidfh **pfh,
     struct opt_tunnel **t, struct opt_error *e)
 {
 	struct opt_tunnel_opts o = {&cli.paths, site, foreground, title, NULL};
-	char path[PATH_MAX];
+	char path[PATH_MAX], state[PATH_MAX];
 	pid_t other = 0;
 
 	run_path(site, ".pid", path, sizeof(path));
@@ -177,6 +177,10 @@ prepare(const char *site, bool foreground, struct pidfh **pfh,
 		errno = err;
 		return opt_error_errno(e, 0, "cannot open %s", path);
 	}
+	/* A killed tunnel's state goes; only the lock's holder may remove
+	 * it (a start that lost the race would remove the winner's). */
+	run_path(site, ".state", state, sizeof(state));
+	unlink(state);
 	if (opt_tunnel_prepare(t, &o, e) == -1)
 		goto fail;
 	if (geteuid() == 0 && strcmp(opt_tunnel_local_user(*t), "root") != 0)
@@ -301,14 +305,13 @@ struct started {
 static int
 start_one(const char *site, int *status)
 {
-	char pidpath[PATH_MAX], statepath[PATH_MAX], msg[OPT_ERROR_MAX + 16];
+	char pidpath[PATH_MAX], msg[OPT_ERROR_MAX + 16];
 	struct opt_error e;
 	ssize_t n = 0, r;
 	pid_t pid;
 	int p[2], st;
 
 	run_path(site, ".pid", pidpath, sizeof(pidpath));
-	run_path(site, ".state", statepath, sizeof(statepath));
 	if (opt_pidfile_probe(pidpath, &pid) == OPT_PROC_RUNNING) {
 		already_running(pid, &e);
 		if (!cli.quiet)
@@ -320,7 +323,6 @@ start_one(const char *site, int *status)
 		*status = *status ? *status : e.status;
 		return -1;
 	}
-	unlink(statepath);
 	fflush(stdout);
 	if (pipe(p) == -1 || (pid = fork()) == -1) {
 		opt_error_errno(&e, EX_OSERR, "cannot start");
@@ -374,7 +376,7 @@ wait_up(struct started *s, size_t n, int wait_s, int *status)
 			char path[PATH_MAX];
 			struct opt_state st;
 			pid_t pid;
-			bool running;
+			bool running, fresh;
 
 			if (!s[i].waiting)
 				continue;
@@ -382,14 +384,18 @@ wait_up(struct started *s, size_t n, int wait_s, int *status)
 			running =
 			    opt_pidfile_probe(path, &pid) == OPT_PROC_RUNNING;
 			run_path(s[i].site, ".state", path, sizeof(path));
-			if (opt_state_read(path, &st, NULL) == -1) {
+			fresh = opt_state_read(path, &st, NULL) == 0;
+			opt_state_free(&st); /* only the scalars are used */
+			/* Another process's state is none of this one's. */
+			if (fresh && running && pid > 0 && st.pid != (long)pid)
+				fresh = false;
+			if (!fresh) {
 				if (running && waited < wait_s * 1000LL)
 					continue;
 				memset(&st, 0, sizeof(st));
 				st.state = running ? OPT_TS_CONNECTING
 				                   : OPT_TS_STOPPED;
 			}
-			opt_state_free(&st); /* only the scalars are used */
 			if (st.state == OPT_TS_UP) {
 				if (!cli.quiet)
 					printf("%s: up (pid %ld, compression "

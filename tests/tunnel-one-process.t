@@ -55,4 +55,15 @@ kill -0 "$victim" 2>/dev/null
 ok $? "...and not the process the file named"
 kill -0 "$holder" 2>/dev/null
 is $? 1 "...which is gone"
+
+# A killed tunnel's pidfile and state file ("up") are left; the next
+# tunnel cannot reach its site: start must not believe the old state.
+opt-site set -q nautilus port="$(free_port)"
+echo 999999 >"$MAST_RUN_DIR/nautilus.pid"
+printf 'site=nautilus\npid=999999\nstate=up\nsince=%d\ncompression=zlib\n' \
+	"$(date +%s)" >"$MAST_RUN_DIR/nautilus.state"
+run opt-tunnel start --wait 2 nautilus
+is "$rc" 69 "a stale state file saying up: start still waits for the new tunnel"
+like "$err" "nautilus: not up \(retrying" "...and says it is not up"
+opt-tunnel stop -q nautilus
 done_testing
