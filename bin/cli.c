@@ -253,7 +253,7 @@ cli_reload_tunnel(const struct cli *c, const char *site)
 
 	if (opt_paths_run(&c->paths, site, ".pid", path, sizeof(path), &e) ==
 	        -1 ||
-	    opt_pidfile_probe(path, &pid) != OPT_PROC_RUNNING || pid <= 0)
+	    opt_pidfile_probe_exact(path, &pid) != OPT_PROC_RUNNING || pid <= 0)
 		return;
 	if (kill(pid, SIGHUP) == -1) {
 		opt_error_errno(&e, 0,

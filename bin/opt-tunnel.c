@@ -507,7 +507,7 @@ reload_one(const char *site, bool named, struct opt_error *e)
 	pid_t pid;
 
 	run_path(site, ".pid", path, sizeof(path));
-	if (opt_pidfile_probe(path, &pid) != OPT_PROC_RUNNING || pid <= 0)
+	if (opt_pidfile_probe_exact(path, &pid) != OPT_PROC_RUNNING || pid <= 0)
 		return named ? opt_error_set(e, EX_UNAVAILABLE, "not running")
 		             : 0;
 	/* A broken file is said here (the tunnel would only log it), but

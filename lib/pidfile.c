@@ -52,8 +52,8 @@ alive(pid_t pid)
 	return kill(pid, 0) == 0 || errno == EPERM;
 }
 
-enum opt_proc
-opt_pidfile_probe(const char *path, pid_t *pid)
+static enum opt_proc
+probe(const char *path, pid_t *pid, bool exact)
 {
 	char buf[32] = "";
 	enum opt_proc r;
@@ -74,7 +74,8 @@ opt_pidfile_probe(const char *path, pid_t *pid)
 		 * (/proc/locks names the process that took the lock: if
 		 * that one is gone, a process that inherited it holds it,
 		 * and the file's pid is the best word there is.) */
-		if ((holder = lock_holder(fd)) > 0 && alive(holder))
+		if ((exact || *pid <= 0 || !alive(*pid)) &&
+		    (holder = lock_holder(fd)) > 0 && alive(holder))
 			*pid = holder;
 		else if (*pid <= 0 || !alive(*pid))
 			*pid = 0;
@@ -83,6 +84,18 @@ opt_pidfile_probe(const char *path, pid_t *pid)
 	}
 	close(fd);
 	return r;
+}
+
+enum opt_proc
+opt_pidfile_probe(const char *path, pid_t *pid)
+{
+	return probe(path, pid, false);
+}
+
+enum opt_proc
+opt_pidfile_probe_exact(const char *path, pid_t *pid)
+{
+	return probe(path, pid, true);
 }
 
 /*
@@ -97,7 +110,7 @@ opt_pidfile_stop(const char *path, int wait_ms, struct opt_error *e)
 	int waited;
 
 	for (waited = 0;; waited += 50) {
-		if (opt_pidfile_probe(path, &pid) != OPT_PROC_RUNNING)
+		if (opt_pidfile_probe_exact(path, &pid) != OPT_PROC_RUNNING)
 			return 0;
 		/* No pid yet: the tunnel is starting; it is told once
 		 * it is known. */

@@ -17,7 +17,13 @@ enum opt_proc {
 	OPT_PROC_STALE,
 };
 
+/* The pid: the file's while that process lives, else the lock holder's
+ * (/proc/locks), else 0 (starting).  _exact always asks /proc/locks:
+ * for a pid to be signalled (the file may name a process that is not
+ * the tunnel); it costs a read of /proc/locks, too much for a display
+ * of hundreds of sites. */
 enum opt_proc opt_pidfile_probe(const char *, pid_t *);
+enum opt_proc opt_pidfile_probe_exact(const char *, pid_t *);
 int opt_pidfile_stop(const char *, int, struct opt_error *);
 
 #endif

@@ -28,20 +28,24 @@ ok $? "the pidfile names it"
 opt-tunnel stop -q nautilus
 
 # A start takes the lock before it writes its pid: for that moment the
-# file is empty, or still names the process before it, which may now be
-# another program.  The lock's holder is the tunnel, not the file's pid.
+# file is empty, or still names the process before it, which may be
+# gone or another program now.  The lock's holder is the tunnel.
 sleep 60 >/dev/null 2>&1 &
 victim=$!
 cleanup "kill $victim 2>/dev/null"
-echo "$victim" >"$MAST_RUN_DIR/nautilus.pid"
-flock -o -n "$MAST_RUN_DIR/nautilus.pid" sleep 60 >/dev/null 2>&1 &
-holder=$!
-wait_for 5 sh -c "grep -q ' FLOCK .* $holder ' /proc/locks"
-# shellcheck disable=SC2046 # one word per pid
-cleanup "kill $holder $(pgrep -P $holder) 2>/dev/null"
+# lock_pidfile: a process ($holder) takes the lock, as a starting tunnel.
+lock_pidfile() {
+	flock -o -n "$MAST_RUN_DIR/nautilus.pid" sleep 60 >/dev/null 2>&1 &
+	holder=$!
+	wait_for 5 sh -c "grep -q ' FLOCK .* $holder ' /proc/locks"
+	# shellcheck disable=SC2046 # one word per pid
+	cleanup "kill $holder $(pgrep -P $holder) 2>/dev/null"
+}
+echo 999999 >"$MAST_RUN_DIR/nautilus.pid"
+lock_pidfile
 run opt-tunnel run nautilus
 is "$rc:$err" "75:opt-tunnel: nautilus: already running (pid $holder)" \
-	"run: the pid of the lock's holder, not the one the file names"
+	"run: the old pid is gone: the pid of the lock's holder"
 run opt-tunnel start nautilus
 is "$rc:$out" "0:nautilus: already running (pid $holder)" "start: the same"
 : >"$MAST_RUN_DIR/nautilus.pid"
@@ -49,8 +53,15 @@ run opt-tunnel run nautilus
 is "$rc:$err" "75:opt-tunnel: nautilus: already running (pid $holder)" \
 	"an empty pidfile, locked: already running"
 echo "$victim" >"$MAST_RUN_DIR/nautilus.pid"
+run opt-tunnel reload nautilus
+wait_for 5 sh -c "! kill -0 $holder 2>/dev/null"
+ok $? "the file names a live process that is not the holder: reload signals the holder"
+kill -0 "$victim" 2>/dev/null
+ok $? "...and not the process the file named"
+lock_pidfile
 run opt-tunnel stop nautilus
-is "$rc:$out" "0:nautilus: stopped" "stop signals the lock's holder"
+is "$rc:$out" "0:nautilus: stopped" \
+	"the file names a live process that is not the holder: stop signals the holder"
 kill -0 "$victim" 2>/dev/null
 ok $? "...and not the process the file named"
 kill -0 "$holder" 2>/dev/null

@@ -251,8 +251,10 @@ pidfiles(void)
 	flock(fd, LOCK_EX);
 	is_int(opt_pidfile_probe(path, &pid), OPT_PROC_RUNNING,
 	    "a locked pidfile is a running tunnel");
+	is_int(opt_pidfile_probe_exact(path, &pid), OPT_PROC_RUNNING,
+	    "...also to the exact probe");
 	is_int(pid, getpid(),
-	    "...whose pid is the lock's holder's, not the file's");
+	    "...which names the lock's holder, not the file's pid");
 	close(fd);
 }
 
