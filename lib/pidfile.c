@@ -59,6 +59,7 @@ probe(const char *path, pid_t *pid, bool exact)
 	enum opt_proc r;
 	pid_t holder;
 	ssize_t n;
+	bool known;
 	int fd;
 
 	*pid = 0;
@@ -74,10 +75,11 @@ probe(const char *path, pid_t *pid, bool exact)
 		 * (/proc/locks names the process that took the lock: if
 		 * that one is gone, a process that inherited it holds it,
 		 * and the file's pid is the best word there is.) */
-		if ((exact || *pid <= 0 || !alive(*pid)) &&
-		    (holder = lock_holder(fd)) > 0 && alive(holder))
+		known = *pid > 0 && alive(*pid);
+		if ((exact || !known) && (holder = lock_holder(fd)) > 0 &&
+		    alive(holder))
 			*pid = holder;
-		else if (*pid <= 0 || !alive(*pid))
+		else if (!known)
 			*pid = 0;
 	} else {
 		r = OPT_PROC_STALE;
