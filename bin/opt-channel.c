@@ -106,12 +106,13 @@ check_port(const struct opt_site *s, int port, int id)
 static int
 cmd_add(int argc, char **argv, const char *listen, const char *desc)
 {
-	struct opt_channel c = {0}, *nc;
+	struct opt_channel c, *nc;
 	struct opt_ports ports;
 	struct opt_error e;
 	struct edit ed;
 	const char *site;
 
+	opt_channel_builtin(&c);
 	if (argc != 3)
 		cli_usage_error(&cli, "add needs SITE and PRINTER[:PORT]");
 	site = argv[1];
@@ -142,7 +143,7 @@ cmd_add(int argc, char **argv, const char *listen, const char *desc)
 		opt_json_string(stdout, c.printer);
 		printf(",\"printer_port\":%d,\"description\":", c.printer_port);
 		opt_json_string(stdout, c.description);
-		printf("}\n");
+		printf(",\"max_jobs\":%d}\n", c.max_jobs);
 	} else if (cli.format == OPT_FMT_TSV) {
 		printf("%d\t%d\n", c.id, c.listen);
 	} else if (cli.quiet) {
@@ -189,6 +190,7 @@ static const struct opt_column channel_cols[] = {
     {"printer", "PRINTER", 0},
     {"printer_port", "PORT", OPT_COL_RIGHT},
     {"description", "DESCRIPTION", 0},
+    {"max_jobs", "MAX_JOBS", OPT_COL_JSON},
 };
 
 static int
@@ -210,6 +212,7 @@ site_rows(struct opt_table *t, const struct opt_defaults *d, const char *site,
 		opt_table_str(t, "printer", cs.v[i].printer);
 		opt_table_int(t, "printer_port", cs.v[i].printer_port);
 		opt_table_str(t, "description", cs.v[i].description);
+		opt_table_int(t, "max_jobs", cs.v[i].max_jobs);
 	}
 	opt_channels_free(&cs);
 	return 0;

@@ -179,6 +179,7 @@ static const struct opt_column site_cols[] = {
     {"keepalive_count", "KEEPALIVE_COUNT", OPT_COL_JSON},
     {"bind", "BIND", OPT_COL_JSON},
     {"allow", "ALLOW", OPT_COL_JSON},
+    {"max_jobs", "MAX_JOBS", OPT_COL_JSON},
     {"throttle_enabled", "THROTTLE", OPT_COL_JSON},
     {"throttle_up", "UP", OPT_COL_JSON},
     {"throttle_down", "DOWN", OPT_COL_JSON},
@@ -219,6 +220,7 @@ site_row(struct opt_table *t, const struct opt_defaults *d, const char *id,
 	opt_table_str(t, "bind", s.bind);
 	opt_site_get(&s, "allow", allow, sizeof(allow));
 	opt_table_list(t, "allow", allow);
+	opt_table_int(t, "max_jobs", s.max_jobs);
 	opt_table_bool(t, "throttle_enabled", th.enabled);
 	opt_table_int(t, "throttle_up", th.up);
 	opt_table_int(t, "throttle_down", th.down);

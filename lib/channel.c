@@ -8,7 +8,16 @@
 #include "conf.h"
 
 const char *const opt_channel_keys[] = {"id", "listen", "printer",
-    "printer_port", "description", NULL};
+    "printer_port", "max_jobs", "description", NULL};
+
+/* A channel with every default: what a new one and a file's one start as. */
+void
+opt_channel_builtin(struct opt_channel *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->printer_port = OPT_PRINTER_PORT;
+	c->max_jobs = OPT_CHANNEL_MAX_JOBS;
+}
 
 /*
  * PRINTER[:PORT]: a host name, an IPv4 address, an IPv6 address (bare,
@@ -76,6 +85,9 @@ opt_channel_set(struct opt_channel *c, const char *key, const char *value,
 	if (strcmp(key, "printer_port") == 0)
 		return opt_parse_port("printer port", value, &c->printer_port,
 		    e);
+	if (strcmp(key, "max_jobs") == 0)
+		return opt_parse_int("max_jobs", value, 1,
+		    OPT_CHANNEL_MAX_JOBS_MAX, &c->max_jobs, e);
 	if (strcmp(key, "description") == 0) {
 		if (opt_valid_description(value, e) == -1)
 			return -1;
@@ -84,7 +96,7 @@ opt_channel_set(struct opt_channel *c, const char *key, const char *value,
 	}
 	return opt_error_set(e, EX_USAGE,
 	    "unknown setting '%s' (listen, printer, printer_port, "
-	    "description)",
+	    "max_jobs, description)",
 	    opt_quote(q, sizeof(q), key));
 }
 
@@ -168,11 +180,12 @@ static int
 parse_channel(const char *path, const config_setting_t *g,
     struct opt_channels *cs, struct opt_error *e)
 {
-	struct opt_channel c = {.printer_port = OPT_PRINTER_PORT};
 	const config_setting_t *v;
 	char text[OPT_HOST_MAX + 1];
+	struct opt_channel c;
 	size_t i;
 
+	opt_channel_builtin(&c);
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
 		opt_error_set(e, EX_CONFIG, "a channel must be { id = ...; }");
 		return opt_conf_fail(path, g, e);
@@ -210,6 +223,10 @@ parse_channel(const char *path, const config_setting_t *g,
 		return opt_conf_fail(path, v, e);
 	if ((v = config_setting_get_member(g, "printer_port")) != NULL &&
 	    opt_conf_int(path, v, 1, 65535, &c.printer_port, e) == -1)
+		return -1;
+	if ((v = config_setting_get_member(g, "max_jobs")) != NULL &&
+	    opt_conf_int(path, v, 1, OPT_CHANNEL_MAX_JOBS_MAX, &c.max_jobs,
+	        e) == -1)
 		return -1;
 	if ((v = config_setting_get_member(g, "description")) != NULL) {
 		if (opt_conf_str(path, v, c.description, sizeof(c.description),
@@ -291,8 +308,12 @@ opt_channels_write(FILE *f, const struct opt_channels *cs)
 		    "%s\n  { id = %d; listen = %d; printer = ", i ? "," : "",
 		    c->id, c->listen);
 		opt_conf_put_quoted(f, c->printer);
-		fprintf(f, "; printer_port = %d;\n    description = ",
-		    c->printer_port);
+		fprintf(f, "; printer_port = %d;\n    ", c->printer_port);
+		/* Only when not the default: the files of channels that
+		 * never set it stay as they were before max_jobs existed. */
+		if (c->max_jobs != OPT_CHANNEL_MAX_JOBS)
+			fprintf(f, "max_jobs = %d; ", c->max_jobs);
+		fputs("description = ", f);
 		opt_conf_put_quoted(f, c->description);
 		fputs("; }", f);
 	}

@@ -14,12 +14,15 @@
 #include "valid.h"
 
 #define OPT_PRINTER_PORT 9100
+#define OPT_CHANNEL_MAX_JOBS 32 /* jobs at once on one channel: default */
+#define OPT_CHANNEL_MAX_JOBS_MAX 4096
 
 struct opt_channel {
 	int id;
 	int listen;
 	char printer[OPT_HOST_MAX + 1];
 	int printer_port;
+	int max_jobs;
 	char description[OPT_DESC_MAX + 1];
 };
 
@@ -33,6 +36,7 @@ struct opt_channels {
 
 extern const char *const opt_channel_keys[];
 
+void opt_channel_builtin(struct opt_channel *);
 int opt_channel_target(const char *, struct opt_channel *, struct opt_error *);
 int opt_channel_set(struct opt_channel *, const char *, const char *,
     struct opt_error *);

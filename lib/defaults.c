@@ -49,8 +49,8 @@ opt_defaults_load(const struct opt_paths *p, struct opt_defaults *d,
 {
 	static const char *const keys[] = {"port", "user", "identity",
 	    "host_key_check", "compression", "keepalive_interval",
-	    "keepalive_count", "bind", "allow", "enabled", "up", "down",
-	    "port_range", "local_user", NULL};
+	    "keepalive_count", "bind", "allow", "max_jobs", "enabled", "up",
+	    "down", "port_range", "local_user", NULL};
 	char path[PATH_MAX], user[OPT_USER_MAX + 1];
 	const config_setting_t *root, *v;
 	config_t cfg;

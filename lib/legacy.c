@@ -397,10 +397,11 @@ forward(struct parser *ps, const struct var *v, const char *item,
     struct opt_legacy *out, char *bind, size_t bindlen)
 {
 	char spec[512], *desc = NULL, *p, *f[4];
-	struct opt_channel c = {0};
+	struct opt_channel c;
 	int nf = 0, i;
 	size_t j;
 
+	opt_channel_builtin(&c);
 	strlcpy(spec, item, sizeof(spec));
 	for (p = spec; *p != '\0'; p++) {
 		if (*p == '#' && (p == spec || isspace((unsigned char)p[-1]))) {

@@ -16,7 +16,7 @@
 
 const char *const opt_site_keys[] = {"host", "port", "user", "identity",
     "host_key_check", "compression", "keepalive_interval", "keepalive_count",
-    "bind", "allow", "description", NULL};
+    "bind", "allow", "max_jobs", "description", NULL};
 
 static const char *const hostkey_names[] = {
     [OPT_HOSTKEY_STRICT] = "strict",
@@ -37,6 +37,7 @@ opt_site_builtin(struct opt_site *s)
 	s->keepalive_interval = 5;
 	s->keepalive_count = 3;
 	strlcpy(s->bind, "0.0.0.0", sizeof(s->bind));
+	s->max_jobs = OPT_SITE_MAX_JOBS;
 }
 
 const char *
@@ -137,13 +138,16 @@ opt_site_set(struct opt_site *s, const char *key, const char *value,
 		    e);
 	if (strcmp(key, "allow") == 0)
 		return set_allow(s, value, e);
+	if (strcmp(key, "max_jobs") == 0)
+		return opt_parse_int("max_jobs", value, 1,
+		    OPT_SITE_MAX_JOBS_MAX, &s->max_jobs, e);
 	if (strcmp(key, "description") == 0)
 		return set_str(s->description, sizeof(s->description), value,
 		    opt_valid_description, e);
 	return opt_error_set(e, EX_USAGE,
 	    "unknown setting '%s' (host, port, user, identity, "
 	    "host_key_check, compression, keepalive_interval, "
-	    "keepalive_count, bind, allow, description)",
+	    "keepalive_count, bind, allow, max_jobs, description)",
 	    opt_quote(q, sizeof(q), key));
 }
 
@@ -178,6 +182,8 @@ opt_site_get(const struct opt_site *s, const char *key, char *buf, size_t len)
 				strlcat(buf, ",", len);
 			strlcat(buf, s->allow[i], len);
 		}
+	else if (strcmp(key, "max_jobs") == 0)
+		snprintf(buf, len, "%d", s->max_jobs);
 	else if (strcmp(key, "description") == 0)
 		strlcpy(buf, s->description, len);
 	else
@@ -238,7 +244,8 @@ opt_site_apply(const char *path, const config_setting_t *root,
 		}
 		if (strcmp(*k, "port") == 0 ||
 		    strcmp(*k, "keepalive_interval") == 0 ||
-		    strcmp(*k, "keepalive_count") == 0) {
+		    strcmp(*k, "keepalive_count") == 0 ||
+		    strcmp(*k, "max_jobs") == 0) {
 			if (type != CONFIG_TYPE_INT &&
 			    type != CONFIG_TYPE_INT64) {
 				opt_error_set(e, EX_CONFIG,
@@ -324,6 +331,7 @@ opt_site_write(FILE *f, const struct opt_site *s)
 		opt_conf_put_quoted(f, s->allow[i]);
 	}
 	fputs(" ];\n", f);
+	fprintf(f, "max_jobs = %d;\n", s->max_jobs);
 	opt_conf_put_str(f, "description", s->description);
 }
 

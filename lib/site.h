@@ -16,6 +16,8 @@
 #include "valid.h"
 
 #define OPT_ALLOW_MAX 64
+#define OPT_SITE_MAX_JOBS 256 /* jobs at once over the tunnel: default */
+#define OPT_SITE_MAX_JOBS_MAX 65536
 
 enum opt_hostkey {
 	OPT_HOSTKEY_STRICT,
@@ -36,6 +38,7 @@ struct opt_site {
 	char bind[OPT_ADDR_MAX];
 	size_t nallow;
 	char allow[OPT_ALLOW_MAX][OPT_CIDR_MAX];
+	int max_jobs;
 	char description[OPT_DESC_MAX + 1];
 };
 

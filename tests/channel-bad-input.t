@@ -183,6 +183,20 @@ for v in 0 '' x; do
 		opt-channel set s 1 "listen=$v"
 done
 
+# ---- max_jobs (65) -------------------------------------------------------
+
+MJ='is not a number from 1 to 4096$'
+for v in 0 -1 4097 abc 99999999999 '' ' 8' +8 8x 1.5 0x10 $'8\n'; do
+	refused_q 65 "^opt-channel: s: max_jobs '$(re "$(q "$v")")' $MJ" \
+		"set max_jobs='$(q "$v")'" -- opt-channel set s 1 "max_jobs=$v"
+done
+refused 65 "^opt-channel: s: max_jobs '0' $MJ" \
+	"a bad max_jobs after a good description: nothing is changed" -- \
+	opt-channel set s 1 description=d max_jobs=0
+refused 65 "^opt-channel: nosuch: max_jobs '0' $MJ" \
+	"a bad max_jobs is refused before the site is looked up" -- \
+	opt-channel set nosuch 1 max_jobs=0
+
 # ---- Descriptions (65) ---------------------------------------------------
 
 LONG80='is longer than 80 characters$' CTL='contains a control character$'
@@ -250,7 +264,7 @@ refused 64 "^opt-channel: 'listen' is not KEY=VALUE $U" "set KEY without '='" --
 	opt-channel set s 1 listen
 refused 64 "^opt-channel: '=1' is not KEY=VALUE $U" "set '=VALUE' without KEY" -- \
 	opt-channel set s 1 =1
-KEYS='\(listen, printer, printer_port, description\)$'
+KEYS='\(listen, printer, printer_port, max_jobs, description\)$'
 for k in bogus id Listen site next_id; do
 	refused 64 "^opt-channel: s: unknown setting '$k' $KEYS" "set unknown key '$k'" -- \
 		opt-channel set s 1 "$k=1"
@@ -338,6 +352,25 @@ break_ch 's/printer_port = 9100;/printer_port = "9100";/' "with a printer_port t
 break_ch 's/^next_id = 3;/next_id = "3";/' "with a next_id that is a string" \
 	add s 192.0.2.50 --listen "$P4"
 break_ch '$a bogus = 1;' "with an unknown key" list s
+# max_jobs: on the description line of channel 1, line 6 of the file.
+[ "$(sed -n 6p "$T/cs.good")" = '    description = ""; },' ]
+ok $? "line 6 of channels.conf is channel 1's description"
+while IFS='|' read -r v why cmd; do
+	cp "$T/cs.good" "$CS"
+	sed -i "6s/description = /max_jobs = $v; description = /" "$CS"
+	read -ra w <<<"$cmd"
+	broken_at "$CS" ":6: max_jobs: $why\$" \
+		"${w[0]}: channels.conf with max_jobs = $v" -- opt-channel "${w[@]}"
+done <<EOF
+0|0 is out of range \(1-4096\)|list s
+-1|-1 is out of range \(1-4096\)|set s 2 printer=p
+4097|4097 is out of range \(1-4096\)|add s 192.0.2.50 --listen $P4
+99999999999L|99999999999 is out of range \(1-4096\)|list s
+"8"|must be a whole number|remove s 2
+8.0|must be a whole number|list s
+true|must be a whole number|list s
+[8]|must be a whole number|list s
+EOF
 break_ch 's/^channels = (/channels = [/; s/^);/];/' "with channels not a list" list s
 break_ch '0,/description = ""/s//description = "a\\x01b"/' \
 	"with a control character in a description" list s

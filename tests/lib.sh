@@ -188,11 +188,19 @@ refused_bg() {
 # broken FILE NAME -- CMD...: CMD (an opt tool) exits 78 with one line
 # naming FILE, and FILE is byte-identical, with the same mode, afterwards.
 broken() {
-	local file=$1 name=$2 mode
+	local file=$1 name=$2
 	shift 3
+	broken_at "$file" '(:[0-9]+)?: ' "$name" -- "$@"
+}
+
+# broken_at FILE WHERE NAME -- CMD...: broken, the line on stderr going
+# on after FILE as the ERE WHERE says (":6: max_jobs: must be a whole").
+broken_at() {
+	local file=$1 where=$2 name=$3 mode
+	shift 4
 	cp "$file" "$T/.saved"
 	mode=$(stat -c %a "$file")
-	refused 78 "^${1##*/}: ([a-z0-9_-]+: )?$(re "$file")(:[0-9]+)?: " "$name" -- "$@"
+	refused 78 "^${1##*/}: ([a-z0-9_-]+: )?$(re "$file")$where" "$name" -- "$@"
 	cmp -s "$file" "$T/.saved" && [ "$(stat -c %a "$file")" = "$mode" ]
 	ok $? "$name: $(basename "$file") is byte-identical afterwards"
 }

@@ -31,6 +31,11 @@ like "$out" '"allow":\[\]' "show --json has an empty allow list"
 
 run opt-site show nautilus -H
 like "$out" "$(printf 'host\t203.0.113.10')" "show -H: key TAB value"
+is "$(printf '%s\n' "$out" | grep -A1 '^allow' | cut -f1 | tr '\n' ' ')" \
+	"allow max_jobs " "show -H: max_jobs after allow"
+like "$out" "$(printf '\nmax_jobs\t256\n')" "show -H: max_jobs is 256 by default"
+is "$(grep -n '^max_jobs' "$MAST_CONFIG_DIR/nautilus/site.conf")" "12:max_jobs = 256;" \
+	"add writes max_jobs into site.conf, after allow"
 
 opt-channel add -q nautilus p1 >/dev/null
 opt-channel add -q nautilus p2 >/dev/null
@@ -46,6 +51,31 @@ like "$out" '"port":22' "set port"
 like "$out" '"compression":false' "set compression"
 like "$out" '"allow":\["10.0.0.0/8","fd00::/8"\]' "set allow"
 like "$out" '"description":"New \\"HQ\\""' "set description with quotes"
+
+succeeds "set max_jobs" -- opt-site set nautilus max_jobs=65536
+run opt-site show nautilus --json
+like "$out" '"allow":\[[^]]*\],"max_jobs":65536,' "set max_jobs, up to 65536"
+grep -qx 'max_jobs = 65536;' "$MAST_CONFIG_DIR/nautilus/site.conf"
+ok $? "site.conf holds it"
+succeeds "max_jobs=1, the smallest" -- opt-site set nautilus max_jobs=1
+run opt-site show nautilus -H
+like "$out" "$(printf '\nmax_jobs\t1\n')" "show -H reads it back"
+
+# A site.conf without max_jobs takes defaults.conf's, then 256.
+sed -i '/^max_jobs/d' "$MAST_CONFIG_DIR/b/site.conf"
+run opt-site show b -H
+like "$out" "$(printf '\nmax_jobs\t256\n')" "a site.conf without max_jobs: 256"
+printf 'max_jobs = 1000;\n' >"$MAST_CONFIG_DIR/defaults.conf"
+chmod 640 "$MAST_CONFIG_DIR/defaults.conf"
+run opt-site show b -H
+like "$out" "$(printf '\nmax_jobs\t1000\n')" "...or the one of defaults.conf"
+run opt-site show nautilus -H
+like "$out" "$(printf '\nmax_jobs\t1\n')" "a site's own max_jobs wins over defaults.conf"
+opt-site add -q c 10.1.1.2
+grep -qx 'max_jobs = 1000;' "$MAST_CONFIG_DIR/c/site.conf"
+ok $? "add writes the default of defaults.conf into the new site.conf"
+rm "$MAST_CONFIG_DIR/defaults.conf"
+opt-site remove -q c
 
 run opt-site set nautilus allow=
 run opt-site show nautilus --json

@@ -209,6 +209,14 @@ for v in 0 101; do
 	refused 65 "^opt-site: s: keepalive_count '$v' is not a number from 1 to 100$" \
 		"set keepalive_count='$v'" -- opt-site set s "keepalive_count=$v"
 done
+MJ='is not a number from 1 to 65536$'
+for v in 0 -1 65537 abc 99999999999 '' ' 8' +8 8x 1.5 0x10 $'8\n'; do
+	refused_q 65 "^opt-site: s: max_jobs '$(re "$(q "$v")")' $MJ" \
+		"set max_jobs='$(q "$v")'" -- opt-site set s "max_jobs=$v"
+done
+refused 65 "^opt-site: nosuch: max_jobs '0' $MJ" \
+	"a bad max_jobs is refused before the site is looked up" -- \
+	opt-site set nosuch max_jobs=0
 for a in localhost '' 10.0.0.0/8; do
 	refused 65 "^opt-site: s: address '$(re "$a")' is not an IPv4 or IPv6 address$" \
 		"set bind='$a'" -- opt-site set s "bind=$a"
@@ -265,7 +273,7 @@ refused 64 "^opt-site: 'port' is not KEY=VALUE $U" "set KEY without '='" -- \
 	opt-site set s port
 refused 64 "^opt-site: '=22' is not KEY=VALUE $U" "set '=VALUE' without KEY" -- \
 	opt-site set s =22
-KEYS='\(host, port, user, identity, host_key_check, compression, keepalive_interval, keepalive_count, bind, allow, description\)$'
+KEYS='\(host, port, user, identity, host_key_check, compression, keepalive_interval, keepalive_count, bind, allow, max_jobs, description\)$'
 for k in bogus Port; do
 	refused 64 "^opt-site: s: unknown setting '$k' $KEYS" "set unknown key '$k'" -- \
 		opt-site set s "$k=1"
@@ -340,6 +348,23 @@ break_site '$a bogus = 1;' "with an unknown key" set s description=x
 break_site 's/^port = 22;/port = 70000;/' "with a port out of range"
 break_site 's/^keepalive_count = 3;/keepalive_count = 0;/' "with keepalive_count 0"
 break_site 's/^host = .*/host = "x y";/' "with a bad host"
+# max_jobs, refused naming the file, its line and the setting.
+is "$(grep -n '^max_jobs = ' "$T/site.good")" "12:max_jobs = 256;" \
+	"site.conf has max_jobs, at the default, on line 12"
+while IFS='|' read -r v why cmd; do
+	cp "$T/site.good" "$S"
+	sed -i "s/^max_jobs = .*/max_jobs = $v;/" "$S"
+	read -ra w <<<"$cmd"
+	broken_at "$S" ":12: max_jobs: $why\$" \
+		"${w[0]}: site.conf with max_jobs = $v" -- opt-site "${w[@]}"
+done <<EOF
+0|max_jobs '0' ${MJ%$}|show s
+-1|max_jobs '-1' ${MJ%$}|set s description=x
+65537|max_jobs '65537' ${MJ%$}|show s
+99999999999L|max_jobs '99999999999' ${MJ%$}|show s
+"256"|must be a whole number|set s max_jobs=8
+2.5|must be a whole number|show s
+EOF
 break_site '/^host = /d' "without a host"
 break_site 's/^description = .*/description = "a\\nb";/' "with a control character in description"
 break_site '$a @include "/dev/null"' "with an @include"
@@ -387,6 +412,9 @@ broken_defaults 'port = ;' "with a syntax error" opt-site add n 192.0.2.1
 broken_defaults 'bogus = 1;' "with an unknown key" opt-site set s port=23
 broken_defaults 'port = "22";' "with a port that is a string" opt-site show s
 broken_defaults 'port = 0;' "with port 0" opt-site list
+broken_defaults 'max_jobs = 0;' "with max_jobs 0" opt-site add n 192.0.2.1
+broken_defaults 'max_jobs = "many";' "with a max_jobs that is a string" \
+	opt-site show s
 broken_defaults 'port_range = [9999, 9100];' "with port_range reversed" \
 	opt-site add n 192.0.2.1
 broken_defaults 'local_user = "-x";' "with a bad local_user" \

@@ -69,6 +69,11 @@ site_round_trip(void)
 	    "set allow with a space");
 	ok(opt_site_set(&s, "description", "Caf\xc3\xa9 \"HQ\" \\ #1", &e) == 0,
 	    "set a description with quotes, backslash and UTF-8");
+	is_int(s.max_jobs, OPT_SITE_MAX_JOBS, "max_jobs is 256 by default");
+	ok(opt_site_set(&s, "max_jobs", "1000", &e) == 0, "set max_jobs");
+	ok(opt_site_set(&s, "max_jobs", "65537", &e) == -1 &&
+	        e.status == EX_DATAERR && s.max_jobs == 1000,
+	    "max_jobs above 65536 is refused and changes nothing");
 	ok(opt_site_set(&s, "hots", "x", &e) == -1 && e.status == EX_USAGE,
 	    "an unknown key is a usage error");
 	t = d.throttle;
@@ -115,6 +120,11 @@ broken_files(void)
 	        "site.conf:2: allow: network '10.0.0.0/99'"},
 	    {"host = \"h\";\ncompression = 1;\n",
 	        "site.conf:2: compression: must be true or false"},
+	    {"host = \"h\";\nmax_jobs = 0;\n",
+	        "site.conf:2: max_jobs: max_jobs '0' is not a number from 1 "
+	        "to 65536"},
+	    {"host = \"h\";\nmax_jobs = \"8\";\n",
+	        "site.conf:2: max_jobs: must be a whole number"},
 	};
 	struct opt_defaults d;
 	struct opt_site s;
@@ -167,9 +177,11 @@ static void
 channels(void)
 {
 	struct opt_channels cs, back;
-	struct opt_channel c = {0}, *nc;
+	struct opt_channel c, *nc;
 	struct opt_error e;
 
+	opt_channel_builtin(&c);
+	is_int(c.max_jobs, OPT_CHANNEL_MAX_JOBS, "max_jobs is 32 by default");
 	ok(opt_channel_target("192.168.1.20", &c, &e) == 0 &&
 	        c.printer_port == 9100,
 	    "printer without port is :9100");
@@ -198,10 +210,35 @@ channels(void)
 	ok(opt_channels_save(&paths, &cs, &e) == 0, "save");
 	ok(opt_channels_load(&paths, "nautilus", &back, &e) == 0, "load");
 	is_int(back.next_id, 3, "next_id survives the removal of the last");
+	ok(strstr(slurp("nautilus/channels.conf"), "max_jobs") == NULL,
+	    "max_jobs at its default is not written");
 	nc = opt_channels_add(&back, &c, &e);
 	ok(nc != NULL && nc->id == 3, "so id 2 is not given again");
+	ok(opt_channel_set(nc, "max_jobs", "4097", &e) == -1 &&
+	        e.status == EX_DATAERR && nc->max_jobs == OPT_CHANNEL_MAX_JOBS,
+	    "max_jobs above 4096 is refused and changes nothing");
+	ok(opt_channel_set(nc, "max_jobs", "7", &e) == 0, "set max_jobs");
+	ok(opt_channels_save(&paths, &back, &e) == 0 &&
+	        strstr(slurp("nautilus/channels.conf"),
+	            "max_jobs = 7; description") != NULL,
+	    "max_jobs other than the default is written");
 	opt_channels_free(&cs);
 	opt_channels_free(&back);
+	ok(opt_channels_load(&paths, "nautilus", &back, &e) == 0 &&
+	        back.n == 2 && back.v[0].max_jobs == OPT_CHANNEL_MAX_JOBS &&
+	        back.v[1].max_jobs == 7,
+	    "max_jobs reads back, the default where it is left out");
+	opt_channels_free(&back);
+	put("nautilus/channels.conf",
+	    "channels = ( { id = 1; listen = 9100; printer = \"p\";\n"
+	    "  max_jobs = 0; } );\n",
+	    0640);
+	ok(opt_channels_load(&paths, "nautilus", &back, &e) == -1 &&
+	        e.status == EX_CONFIG &&
+	        strstr(e.text,
+	            "channels.conf:2: max_jobs: 0 is out of range "
+	            "(1-4096)") != NULL,
+	    "max_jobs 0 is refused with the file and line");
 
 	put("nautilus/channels.conf",
 	    "channels = ( { id = 4; listen = 9100; printer = \"p\"; },\n"
