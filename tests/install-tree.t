@@ -174,6 +174,8 @@ for bc in "" "$bc_file"; do
 		"1 2 3" "channel ids from --config-dir DIR ($how)"
 	is "$(complete_line opt-site set nautilus ho)" "host= host_key_check=" \
 		"opt-site set keys ($how)"
+	is "$(complete_line opt-channel set nautilus 1 ma)" "max_jobs=" \
+		"opt-channel set keys ($how)"
 	is "$(complete_line opt-site add x y --host-key-check '')" \
 		"accept-new off strict" "--host-key-check values ($how)"
 	is "$(complete_line opt-status --ch)" "--channels --check" \
