@@ -7,6 +7,7 @@
  * starts never make two tunnels.  `start` learns how the tunnel came up
  * from its state file.
  */
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -158,6 +159,33 @@ already_running(pid_t pid, struct opt_error *e)
 	return opt_error_set(e, EX_TEMPFAIL, "already running (starting)");
 }
 
+/*
+ * What the tunnel process needs of the process: its signals read
+ * through the engine's signalfd, no SIGPIPE (a client that went away
+ * is an error return), and every descriptor the hard limit allows (a
+ * job is one; at the limit the engine pauses accepting).
+ */
+static int
+tunnel_process(struct opt_error *e)
+{
+	struct rlimit rl;
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
+		return opt_error_errno(e, EX_OSERR, "sigprocmask");
+	signal(SIGPIPE, SIG_IGN);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return 0;
+}
+
 /* Prepares, drops privileges and takes the pidfile; for run and start. */
 static int
 prepare(const char *site, bool foreground, struct pidfh **pfh,
@@ -181,7 +209,7 @@ prepare(const char *site, bool foreground, struct pidfh **pfh,
 	 * it (a start that lost the race would remove the winner's). */
 	run_path(site, ".state", state, sizeof(state));
 	unlink(state);
-	if (opt_tunnel_prepare(t, &o, e) == -1)
+	if (tunnel_process(e) == -1 || opt_tunnel_prepare(t, &o, e) == -1)
 		goto fail;
 	if (geteuid() == 0 && strcmp(opt_tunnel_local_user(*t), "root") != 0)
 		opt_tunnel_pin_first(*t, 5000);
@@ -217,7 +245,9 @@ cmd_run(int argc, char **argv)
 	r = opt_tunnel_run(t, &e);
 	opt_tunnel_free(t);
 	pidfile_remove(pfh);
-	return r == -1 ? EX_SOFTWARE : EX_OK;
+	if (r == -1)
+		cli_fail(&cli, argv[1], &e);
+	return EX_OK;
 }
 
 /* The sites a command applies to: those named, or every site. */
@@ -271,7 +301,7 @@ daemon_child(const char *site, int fd)
 	struct opt_tunnel *t;
 	struct opt_error e = {0};
 	struct pidfh *pfh;
-	int null;
+	int null, r;
 
 	setsid();
 	if (prepare(site, false, &pfh, &t, &e) == -1) {
@@ -289,10 +319,10 @@ daemon_child(const char *site, int fd)
 	}
 	dprintf(fd, "OK\n");
 	close(fd);
-	opt_tunnel_run(t, &e);
+	r = opt_tunnel_run(t, &e);
 	opt_tunnel_free(t);
 	pidfile_remove(pfh);
-	_exit(EX_OK);
+	_exit(r == -1 ? e.status : EX_OK);
 }
 
 struct started {

@@ -22,6 +22,7 @@
 
 #include "conf.h"
 #include "sha256.h"
+#include "site.h"
 #include "ssh.h"
 
 #define KEY_FILE_MAX (64 * 1024)
@@ -516,4 +517,67 @@ opt_knownhosts_replace(const char *path, const char *host, int port,
 	if (r == -1)
 		return -1;
 	return opt_knownhosts_pin(path, host, port, k, e);
+}
+
+void
+opt_hostkey_verify(LIBSSH2_SESSION *s, const struct opt_hostkey_policy *p,
+    struct opt_hostkey_report *r)
+{
+	struct opt_ssh_hostkey k;
+	struct opt_error e;
+	int m;
+
+	memset(r, 0, sizeof(*r));
+	r->type = "?";
+	if (opt_hostkey_get(s, &k) == -1) {
+		r->verdict = OPT_HKV_FAILED;
+		strlcpy(r->why, "no host key", sizeof(r->why));
+		return;
+	}
+	r->type = k.name;
+	opt_fingerprint(k.blob, k.len, r->fp, sizeof(r->fp));
+	if (p->check == OPT_HOSTKEY_OFF) {
+		r->event = "hostkey-unchecked";
+		return;
+	}
+	m = opt_knownhosts_check(p->known_hosts, p->host, p->port, &k, r->old,
+	    sizeof(r->old), &e);
+	if (m == -1) {
+		r->verdict = OPT_HKV_FAILED;
+		strlcpy(r->why, e.text, sizeof(r->why));
+		return;
+	}
+	if (m == OPT_HK_NOTFOUND && p->pinned_fp[0] != '\0') {
+		if (strcmp(p->pinned_fp, r->fp) == 0)
+			return;
+		m = OPT_HK_MISMATCH;
+		strlcpy(r->old, p->pinned_fp, sizeof(r->old));
+	}
+	if (m == OPT_HK_MATCH)
+		return;
+	if (m == OPT_HK_MISMATCH) {
+		r->verdict = OPT_HKV_MISMATCH;
+		r->event = "hostkey-mismatch";
+		snprintf(r->why, sizeof(r->why),
+		    "host key %s does not match the pinned %s", r->fp,
+		    r->old[0] ? r->old : "key");
+		return;
+	}
+	if (p->check == OPT_HOSTKEY_STRICT) {
+		r->verdict = OPT_HKV_UNKNOWN;
+		r->event = "hostkey-unknown";
+		snprintf(r->why, sizeof(r->why),
+		    "host key %s is not pinned in %s (host_key_check = "
+		    "strict; see opt-site trust)",
+		    r->fp, p->known_hosts);
+		return;
+	}
+	if (opt_knownhosts_pin(p->known_hosts, p->host, p->port, &k, &e) ==
+	    -1) {
+		strlcpy(p->pinned_fp, r->fp, OPT_FP_MAX);
+		r->event = "hostkey-pinned-in-memory";
+		strlcpy(r->detail, e.text, sizeof(r->detail));
+		return;
+	}
+	r->event = "hostkey-pinned";
 }

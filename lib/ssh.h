@@ -30,6 +30,39 @@ struct opt_ssh_hostkey {
 	size_t len;
 };
 
+/*
+ * The host-key policy of a site's session, applied once the handshake
+ * gave the server's key.  pinned_fp is the key taken in memory when
+ * known_hosts could not be written (accept-new), shared by the site's
+ * sessions.
+ */
+struct opt_hostkey_policy {
+	const char *host;
+	int port;
+	int check; /* enum opt_hostkey of site.h */
+	const char *known_hosts;
+	char *pinned_fp; /* OPT_FP_MAX bytes */
+};
+
+enum opt_hostkey_verdict {
+	OPT_HKV_OK, /* go on to authentication */
+	OPT_HKV_FAILED, /* no key, or known_hosts unreadable */
+	OPT_HKV_MISMATCH,
+	OPT_HKV_UNKNOWN, /* strict, and nothing pinned */
+};
+
+/* What happened, for the log: event is NULL when there is nothing to say. */
+struct opt_hostkey_report {
+	enum opt_hostkey_verdict verdict;
+	const char *event;
+	const char *type;
+	char fp[OPT_FP_MAX], old[OPT_FP_MAX];
+	char detail[OPT_ERROR_MAX]; /* an error behind event, or "" */
+	char why[OPT_ERROR_MAX + 200]; /* for a verdict other than OK */
+};
+
+void opt_hostkey_verify(LIBSSH2_SESSION *, const struct opt_hostkey_policy *,
+    struct opt_hostkey_report *);
 int opt_identity_check(const char *, struct opt_error *);
 void opt_fingerprint(const unsigned char *, size_t, char *, size_t);
 int opt_hostkey_get(LIBSSH2_SESSION *, struct opt_ssh_hostkey *);

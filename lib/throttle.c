@@ -146,3 +146,46 @@ opt_bucket_wait(const struct opt_bucket *b, size_t n)
 		return 0;
 	return (long long)((need - b->tokens) / b->rate) + 1;
 }
+
+void
+opt_shaper_set(struct opt_shaper *s, const struct opt_throttle *t,
+    long long now)
+{
+	opt_bucket_set(&s->b[OPT_DIR_UP], t->enabled, t->up, now);
+	opt_bucket_set(&s->b[OPT_DIR_DOWN], t->enabled, t->down, now);
+}
+
+bool
+opt_shaper_on(const struct opt_shaper *s, enum opt_dir d)
+{
+	return s != NULL && s->b[d].on;
+}
+
+/* Bytes that may cross now; SIZE_MAX without a limit (or a shaper). */
+size_t
+opt_shaper_room(struct opt_shaper *s, enum opt_dir d, long long now)
+{
+	return s == NULL ? SIZE_MAX : opt_bucket_allow(&s->b[d], now);
+}
+
+void
+opt_shaper_spend(struct opt_shaper *s, enum opt_dir d, size_t n)
+{
+	if (s != NULL)
+		opt_bucket_take(&s->b[d], n);
+}
+
+long long
+opt_shaper_wait(const struct opt_shaper *s, enum opt_dir d, size_t n)
+{
+	return s == NULL ? 0 : opt_bucket_wait(&s->b[d], n);
+}
+
+/* The largest burst: what the engine lets queue; SIZE_MAX when off. */
+size_t
+opt_shaper_burst(const struct opt_shaper *s, enum opt_dir d)
+{
+	if (!opt_shaper_on(s, d))
+		return SIZE_MAX;
+	return (size_t)s->b[d].cap;
+}

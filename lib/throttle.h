@@ -58,4 +58,26 @@ size_t opt_bucket_allow(struct opt_bucket *, long long);
 void opt_bucket_take(struct opt_bucket *, size_t);
 long long opt_bucket_wait(const struct opt_bucket *, size_t);
 
+/*
+ * The site's shaper: a bucket per direction, set from throttle.conf.
+ * The engine asks it for room, spends what crossed and asks when to
+ * wake; it never reads a bucket's fields.
+ */
+enum opt_dir {
+	OPT_DIR_UP, /* to the site */
+	OPT_DIR_DOWN,
+};
+
+struct opt_shaper {
+	struct opt_bucket b[2];
+};
+
+void opt_shaper_set(struct opt_shaper *, const struct opt_throttle *,
+    long long);
+bool opt_shaper_on(const struct opt_shaper *, enum opt_dir);
+size_t opt_shaper_room(struct opt_shaper *, enum opt_dir, long long);
+void opt_shaper_spend(struct opt_shaper *, enum opt_dir, size_t);
+long long opt_shaper_wait(const struct opt_shaper *, enum opt_dir, size_t);
+size_t opt_shaper_burst(const struct opt_shaper *, enum opt_dir);
+
 #endif

@@ -1,0 +1,251 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "probe.h"
+
+/* A probe reads nothing: the smallest window libssh2 keeps. */
+#define PROBE_WINDOW 4096
+
+void
+opt_prober_init(struct opt_prober *p, opt_probe_result_fn *fn, void *arg)
+{
+	memset(p, 0, sizeof(*p));
+	opt_session_init(&p->s);
+	p->s.label = "probe-";
+	p->result = fn;
+	p->arg = arg;
+}
+
+bool
+opt_prober_running(const struct opt_prober *p)
+{
+	return p->phase != OPT_PR_IDLE;
+}
+
+/* Adds a channel to the round being put together. */
+int
+opt_prober_add(struct opt_prober *p, const struct opt_listener *l)
+{
+	struct opt_probe_target *t;
+
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 8;
+
+		if ((t = reallocarray(p->todo, cap, sizeof(*t))) == NULL)
+			return -1;
+		p->todo = t;
+		p->cap = cap;
+	}
+	t = &p->todo[p->n++];
+	t->channel_id = l->conf.id;
+	strlcpy(t->printer, l->conf.printer, sizeof(t->printer));
+	t->printer_port = l->conf.printer_port;
+	return 0;
+}
+
+static void
+finish(struct opt_prober *p)
+{
+	opt_session_end(&p->s);
+	p->ch = NULL;
+	p->n = p->i = 0;
+	p->phase = OPT_PR_IDLE;
+}
+
+/* Every probe left fails with why. */
+static void
+fail_rest(struct opt_prober *p, const char *why)
+{
+	for (; p->i < p->n; p->i++)
+		p->result(p->arg, p->todo[p->i].channel_id, false, why);
+}
+
+static void
+connect_session(struct opt_prober *p, long long now)
+{
+	char why[OPT_WHY_MAX + 40];
+
+	p->phase = OPT_PR_CONNECTING;
+	if (opt_session_begin(&p->s, now) == OPT_SS_FAILED) {
+		snprintf(why, sizeof(why), "cannot open a probe session: %s",
+		    p->s.why);
+		fail_rest(p, why);
+		finish(p);
+	}
+}
+
+void
+opt_prober_start(struct opt_prober *p, long long now)
+{
+	p->i = 0;
+	p->started = now;
+	if (p->n == 0) {
+		finish(p);
+		return;
+	}
+	connect_session(p, now);
+}
+
+static void
+next_target(struct opt_prober *p, long long now)
+{
+	p->ch = NULL;
+	if (p->i >= p->n) {
+		finish(p);
+		return;
+	}
+	p->phase = OPT_PR_OPENING;
+	p->deadline = now + OPT_PROBE_OPEN_MS;
+}
+
+/* The session is of no more use: the rest of the round on a new one. */
+static void
+reconnect(struct opt_prober *p, long long now)
+{
+	opt_session_end(&p->s);
+	p->ch = NULL;
+	if (p->i >= p->n)
+		finish(p);
+	else
+		connect_session(p, now);
+}
+
+static void
+open_step(struct opt_prober *p, long long now)
+{
+	const struct opt_probe_target *t = &p->todo[p->i];
+	char why[OPT_WHY_MAX + 200];
+	int r;
+
+	p->ch = opt_session_open_direct(&p->s, t->printer, t->printer_port,
+	    PROBE_WINDOW);
+	if (p->ch != NULL) {
+		p->result(p->arg, t->channel_id, true, NULL);
+		p->phase = OPT_PR_CLOSING;
+		p->deadline = now + OPT_PROBE_OPEN_MS;
+		return;
+	}
+	r = libssh2_session_last_errno(p->s.ssh);
+	if (r == LIBSSH2_ERROR_EAGAIN) {
+		if (now < p->deadline)
+			return;
+		snprintf(why, sizeof(why), "no answer from the printer in %d s",
+		    OPT_PROBE_OPEN_MS / 1000);
+		p->result(p->arg, t->channel_id, false, why);
+		p->i++;
+		reconnect(p, now); /* an open cannot be taken back */
+		return;
+	}
+	if (opt_session_broken(&p->s, r)) {
+		snprintf(why, sizeof(why), "probe session lost: %s", p->s.why);
+		fail_rest(p, why);
+		finish(p);
+		return;
+	}
+	snprintf(why, sizeof(why),
+	    "cannot reach printer %s:%d from the site: %s", t->printer,
+	    t->printer_port, opt_session_error(&p->s));
+	p->result(p->arg, t->channel_id, false, why);
+	p->i++;
+	next_target(p, now);
+}
+
+static void
+close_step(struct opt_prober *p, long long now)
+{
+	int r = libssh2_channel_free(p->ch);
+
+	if (r == LIBSSH2_ERROR_EAGAIN) {
+		if (now >= p->deadline) {
+			p->i++;
+			reconnect(p, now);
+		}
+		return;
+	}
+	p->i++;
+	if (r != 0 && opt_session_broken(&p->s, r)) {
+		reconnect(p, now);
+		return;
+	}
+	next_target(p, now);
+}
+
+/* One step of the round; true when the round has just ended. */
+bool
+opt_prober_step(struct opt_prober *p, short revents, long long now)
+{
+	char why[OPT_WHY_MAX + 40];
+
+	switch (p->phase) {
+	case OPT_PR_IDLE:
+		return false;
+	case OPT_PR_CONNECTING:
+		switch (opt_session_step(&p->s, revents, now)) {
+		case OPT_SS_FAILED:
+			snprintf(why, sizeof(why),
+			    "cannot open a probe session: %s", p->s.why);
+			fail_rest(p, why);
+			finish(p);
+			return true;
+		case OPT_SS_UP:
+			next_target(p, now);
+			break;
+		default:
+			return false;
+		}
+		break;
+	default:
+		/* libssh2 reads the socket inside the channel calls. */
+		break;
+	}
+	if (p->phase == OPT_PR_OPENING)
+		open_step(p, now);
+	if (p->phase == OPT_PR_CLOSING)
+		close_step(p, now);
+	if (p->phase == OPT_PR_OPENING)
+		open_step(p, now);
+	if (p->phase != OPT_PR_IDLE && p->s.sock != -1 &&
+	    opt_session_flush(&p->s, now) == -1) {
+		snprintf(why, sizeof(why), "probe session lost: %s", p->s.why);
+		fail_rest(p, why);
+		finish(p);
+	}
+	return p->phase == OPT_PR_IDLE;
+}
+
+void
+opt_prober_pollfd(const struct opt_prober *p, struct pollfd *pfd, long long now)
+{
+	pfd->fd = -1;
+	pfd->events = 0;
+	if (p->phase != OPT_PR_IDLE)
+		opt_session_pollfd(&p->s, pfd, true, now);
+}
+
+/* Milliseconds until a deadline of the round; -1 when idle. */
+long long
+opt_prober_wake(const struct opt_prober *p, long long now)
+{
+	long long d;
+
+	if (p->phase == OPT_PR_IDLE)
+		return -1;
+	d = p->phase == OPT_PR_CONNECTING ? p->s.deadline : p->deadline;
+	return d > now ? d - now : 0;
+}
+
+void
+opt_prober_stop(struct opt_prober *p)
+{
+	finish(p);
+}
+
+void
+opt_prober_free(struct opt_prober *p)
+{
+	opt_session_free(&p->s);
+	free(p->todo);
+	p->todo = NULL;
+	p->cap = 0;
+}

@@ -1,0 +1,57 @@
+/*
+ * Probes: whether each idle channel's printer can be reached from the
+ * site, asked by SIGUSR1 (opt-status --check).  A round opens and
+ * closes a direct-tcpip channel to each printer in turn, on a session
+ * of its own: SSH opens one channel at a time per session, and a
+ * printer that does not answer would hold up every job's open behind
+ * it.  One round at a time (a request during a round joins it), one
+ * probe at a time, each bounded: an open the site has not answered in
+ * OPT_PROBE_OPEN_MS fails, and the probe session is dropped with it.
+ */
+#ifndef OPT_PROBE_H
+#define OPT_PROBE_H
+
+#include <stdbool.h>
+
+#include "listen.h"
+#include "session.h"
+
+#define OPT_PROBE_OPEN_MS 5000
+
+struct opt_probe_target {
+	int channel_id;
+	char printer[OPT_HOST_MAX + 1];
+	int printer_port;
+};
+
+enum opt_probe_phase {
+	OPT_PR_IDLE,
+	OPT_PR_CONNECTING,
+	OPT_PR_OPENING,
+	OPT_PR_CLOSING,
+};
+
+typedef void opt_probe_result_fn(void *, int, bool, const char *);
+
+struct opt_prober {
+	struct opt_session s;
+	enum opt_probe_phase phase;
+	struct opt_probe_target *todo;
+	size_t n, i, cap;
+	LIBSSH2_CHANNEL *ch;
+	long long deadline, started;
+	opt_probe_result_fn *result;
+	void *arg;
+};
+
+void opt_prober_init(struct opt_prober *, opt_probe_result_fn *, void *);
+int opt_prober_add(struct opt_prober *, const struct opt_listener *);
+bool opt_prober_running(const struct opt_prober *);
+void opt_prober_start(struct opt_prober *, long long);
+void opt_prober_pollfd(const struct opt_prober *, struct pollfd *, long long);
+bool opt_prober_step(struct opt_prober *, short, long long);
+long long opt_prober_wake(const struct opt_prober *, long long);
+void opt_prober_stop(struct opt_prober *);
+void opt_prober_free(struct opt_prober *);
+
+#endif
