@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "control.h"
 #include "lock.h"
 #include "pidfile.h"
 #include "site.h"
@@ -247,21 +248,19 @@ cli_site_table(const struct cli *c, const struct opt_column *cols, size_t ncols,
 void
 cli_reload_tunnel(const struct cli *c, const char *site)
 {
-	char path[PATH_MAX];
 	struct opt_error e;
 	pid_t pid;
+	int r = opt_tunnel_signal(&c->paths, site, SIGHUP, &pid, &e);
 
-	if (opt_paths_run(&c->paths, site, ".pid", path, sizeof(path), &e) ==
-	        -1 ||
-	    opt_pidfile_probe_exact(path, &pid) != OPT_PROC_RUNNING || pid <= 0)
-		return;
-	if (kill(pid, SIGHUP) == -1) {
-		opt_error_errno(&e, 0,
-		    "saved, but cannot tell the tunnel (pid %ld); run "
-		    "'opt-tunnel reload %s'",
-		    (long)pid, site);
+	if (r == -1) {
+		char why[OPT_ERROR_MAX];
+
+		strlcpy(why, e.text, sizeof(why));
+		opt_error_set(&e, e.status,
+		    "saved, but not applied: %s; run 'opt-tunnel reload %s'",
+		    why, site);
 		cli_warn(c, site, &e);
-	} else if (c->verbose) {
+	} else if (r == 1 && c->verbose) {
 		printf("%s: tunnel (pid %ld) reloads\n", site, (long)pid);
 	}
 }

@@ -20,6 +20,7 @@
 #include "channel.h"
 #include "cli.h"
 #include "clock.h"
+#include "control.h"
 #include "pidfile.h"
 #include "site.h"
 #include "state.h"
@@ -52,53 +53,6 @@ usage(void)
 	       "[-H | --json | --prometheus]\n"
 	       "  opt-status [-C DIR] [SITE ...] --check [--timeout "
 	       "SECONDS]\n");
-}
-
-/*
- * A site as opt-status sees it: the tunnel's state file when its
- * process runs, else "stopped" (no pidfile) or "stale" (a pidfile that
- * no process holds), with the channels from channels.conf.
- */
-static int
-site_state(const char *site, struct opt_state *st, struct opt_error *e)
-{
-	char path[PATH_MAX];
-	struct opt_channels cs;
-	enum opt_proc proc;
-	pid_t pid;
-	size_t i;
-
-	memset(st, 0, sizeof(*st));
-	if (opt_paths_run(&cli.paths, site, ".pid", path, sizeof(path), e) ==
-	    -1)
-		return -1;
-	proc = opt_pidfile_probe(path, &pid);
-	opt_paths_run(&cli.paths, site, ".state", path, sizeof(path), NULL);
-	if (proc == OPT_PROC_RUNNING && opt_state_read(path, st, NULL) == 0)
-		return 0;
-	memset(st, 0, sizeof(*st));
-	strlcpy(st->site, site, sizeof(st->site));
-	/* Running but no state yet: it is just starting. */
-	st->state = proc == OPT_PROC_RUNNING ? OPT_TS_CONNECTING
-	    : proc == OPT_PROC_STALE         ? OPT_TS_STALE
-	                                     : OPT_TS_STOPPED;
-	st->pid = proc == OPT_PROC_RUNNING ? (long)pid : 0;
-	/* A stopped site is still listed when its channels.conf is
-	 * broken; the caller says so. */
-	if (opt_channels_load(&cli.paths, site, &cs, e) == -1)
-		return -1;
-	st->channels = calloc(cs.n + 1, sizeof(*st->channels));
-	for (i = 0; st->channels != NULL && i < cs.n; i++) {
-		struct opt_state_channel *c = &st->channels[i];
-		c->id = cs.v[i].id;
-		c->listen = cs.v[i].listen;
-		strlcpy(c->printer, cs.v[i].printer, sizeof(c->printer));
-		c->printer_port = cs.v[i].printer_port;
-		strlcpy(c->probe, "unknown", sizeof(c->probe));
-	}
-	st->nchannels = st->channels ? cs.n : 0;
-	opt_channels_free(&cs);
-	return 0;
 }
 
 static void
@@ -471,7 +425,9 @@ check(char **sites, size_t n, int timeout_ms)
 	char msg[2048] = "";
 	size_t i, k, waiting = 0, up = 0, printers = 0;
 	long long deadline = opt_clock_ms() + timeout_ms;
-	int worst = CHECK_OK;
+	int worst = CHECK_OK, r;
+	struct opt_error e;
+	pid_t pid;
 
 	if (n == 0) {
 		printf("OPT UNKNOWN - no site is configured in %s\n",
@@ -489,14 +445,17 @@ check(char **sites, size_t n, int timeout_ms)
 		return CHECK_UNKNOWN;
 	}
 	for (i = 0; i < n; i++) {
-		site_state(sites[i], &st[i], NULL);
+		opt_tunnel_status(&cli.paths, sites[i], &st[i], NULL);
 		if (st[i].state != OPT_TS_UP || st[i].pid <= 0)
 			continue;
-		if (kill((pid_t)st[i].pid, SIGUSR1) == -1) {
+		r = opt_tunnel_signal(&cli.paths, sites[i], SIGUSR1, &pid, &e);
+		if (r == 0)
+			continue; /* it has just ended: judged as it was */
+		if (r == -1) {
 			note(msg, sizeof(msg), &worst, CHECK_UNKNOWN,
 			    "%s: cannot ask the tunnel to probe (%s); run as "
 			    "root or local_user",
-			    st[i].site, strerror(errno));
+			    st[i].site, e.text);
 			st[i].state = OPT_TS_STOPPED + 100; /* judged above */
 			continue;
 		}
@@ -511,7 +470,9 @@ check(char **sites, size_t n, int timeout_ms)
 		for (i = 0; i < n; i++) {
 			struct opt_state now;
 
-			if (!asked[i] || site_state(sites[i], &now, NULL) == -1)
+			if (!asked[i] ||
+			    opt_tunnel_status(&cli.paths, sites[i], &now,
+			        NULL) == -1)
 				continue;
 			if (now.probes > before[i] || now.state != OPT_TS_UP) {
 				opt_state_free(&st[i]);
@@ -713,7 +674,7 @@ main(int argc, char **argv)
 	for (i = 0; i < n; i++) {
 		struct opt_error e;
 
-		if (site_state(sites[i], &st[i], &e) == -1) {
+		if (opt_tunnel_status(&cli.paths, sites[i], &st[i], &e) == -1) {
 			cli_warn(&cli, sites[i], &e);
 			status = status ? status : e.status;
 		}

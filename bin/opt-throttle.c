@@ -11,6 +11,7 @@
 #include <sysexits.h>
 
 #include "cli.h"
+#include "control.h"
 #include "defaults.h"
 #include "lock.h"
 #include "pidfile.h"
@@ -109,20 +110,15 @@ static int
 show_row(struct opt_table *t, const struct opt_defaults *d, const char *site,
     struct opt_error *e)
 {
-	char path[PATH_MAX];
 	struct opt_throttle th;
-	struct opt_state st = {0};
-	pid_t pid;
+	struct opt_state st;
 	bool live;
 
-	if (opt_throttle_load(&cli.paths, d, site, &th, e) == -1 ||
-	    opt_paths_run(&cli.paths, site, ".pid", path, sizeof(path), e) ==
-	        -1)
+	if (opt_throttle_load(&cli.paths, d, site, &th, e) == -1)
 		return -1;
-	live = opt_pidfile_probe(path, &pid) == OPT_PROC_RUNNING;
-	opt_paths_run(&cli.paths, site, ".state", path, sizeof(path), NULL);
-	if (!live || opt_state_read(path, &st, NULL) == -1)
-		live = false;
+	/* Only the scalars are used: the rates of a running tunnel. */
+	opt_tunnel_status(&cli.paths, site, &st, NULL);
+	live = st.updated != 0;
 	opt_state_free(&st);
 	if (opt_table_row(t) == -1)
 		return opt_error_set(e, EX_OSERR, "out of memory");

@@ -28,6 +28,7 @@
 #include "channel.h"
 #include "cli.h"
 #include "conf.h"
+#include "control.h"
 #include "defaults.h"
 #include "pidfile.h"
 #include "site.h"
@@ -186,7 +187,10 @@ tunnel_process(struct opt_error *e)
 	return 0;
 }
 
-/* Prepares, drops privileges and takes the pidfile; for run and start. */
+/* Prepares, drops privileges and takes the pidfile; for run and start.
+ * PREP_RUNNING: another process has the site (e says which). */
+enum { PREP_FAILED = -1, PREP_OK, PREP_RUNNING };
+
 static int
 prepare(const char *site, bool foreground, struct pidfh **pfh,
     struct opt_tunnel **t, struct opt_error *e)
@@ -200,10 +204,13 @@ prepare(const char *site, bool foreground, struct pidfh **pfh,
 		int err = errno;
 		/* Whatever pidfile_open made of the file's text (empty,
 		 * the old pid, half written), a lock is a running tunnel. */
-		if (opt_pidfile_probe(path, &other) == OPT_PROC_RUNNING)
-			return already_running(other, e);
+		if (opt_pidfile_probe(path, &other) == OPT_PROC_RUNNING) {
+			already_running(other, e);
+			return PREP_RUNNING;
+		}
 		errno = err;
-		return opt_error_errno(e, 0, "cannot open %s", path);
+		opt_error_errno(e, 0, "cannot open %s", path);
+		return PREP_FAILED;
 	}
 	/* A killed tunnel's state goes; only the lock's holder may remove
 	 * it (a start that lost the race would remove the winner's). */
@@ -219,12 +226,12 @@ prepare(const char *site, bool foreground, struct pidfh **pfh,
 			opt_error_errno(e, 0, "cannot write %s", path);
 		opt_tunnel_free(*t);
 		pidfile_remove(*pfh);
-		return -1;
+		return PREP_FAILED;
 	}
-	return 0;
+	return PREP_OK;
 fail:
 	pidfile_remove(*pfh);
-	return -1;
+	return PREP_FAILED;
 }
 
 static int
@@ -240,7 +247,7 @@ cmd_run(int argc, char **argv)
 	cli_site_id(&cli, argv[1]);
 	cli_paths(&cli);
 	if (preflight(argv[1], &e) == -1 ||
-	    prepare(argv[1], true, &pfh, &t, &e) == -1)
+	    prepare(argv[1], true, &pfh, &t, &e) != PREP_OK)
 		cli_fail(&cli, argv[1], &e);
 	r = opt_tunnel_run(t, &e);
 	opt_tunnel_free(t);
@@ -304,8 +311,10 @@ daemon_child(const char *site, int fd)
 	int null, r;
 
 	setsid();
-	if (prepare(site, false, &pfh, &t, &e) == -1) {
-		dprintf(fd, "E%d %s\n", e.status, e.text);
+	if ((r = prepare(site, false, &pfh, &t, &e)) != PREP_OK) {
+		/* R: the site runs, as asked (another start won a race) */
+		dprintf(fd, "%c%d %s\n", r == PREP_RUNNING ? 'R' : 'E',
+		    e.status, e.text);
 		_exit(e.status);
 	}
 	if (chdir("/") == -1)
@@ -373,12 +382,10 @@ start_one(const char *site, int *status)
 	if (strcmp(msg, "OK") == 0)
 		return 1;
 	waitpid(pid, &st, 0);
-	if (msg[0] == 'E') {
+	if (msg[0] == 'E' || msg[0] == 'R') {
 		char *sp = strchr(msg, ' ');
 		opt_error_set(&e, atoi(msg + 1), "%s", sp ? sp + 1 : msg);
-		/* Another start won the race: the site runs, as asked. */
-		if (e.status == EX_TEMPFAIL &&
-		    strncmp(e.text, "already running", 15) == 0) {
+		if (msg[0] == 'R') {
 			if (!cli.quiet)
 				printf("%s: %s\n", site, e.text);
 			return 0;
@@ -403,29 +410,18 @@ wait_up(struct started *s, size_t n, int wait_s, int *status)
 		left += s[i].waiting;
 	while (left > 0) {
 		for (i = 0; i < n; i++) {
-			char path[PATH_MAX];
 			struct opt_state st;
-			pid_t pid;
 			bool running, fresh;
 
 			if (!s[i].waiting)
 				continue;
-			run_path(s[i].site, ".pid", path, sizeof(path));
-			running =
-			    opt_pidfile_probe(path, &pid) == OPT_PROC_RUNNING;
-			run_path(s[i].site, ".state", path, sizeof(path));
-			fresh = opt_state_read(path, &st, NULL) == 0;
+			opt_tunnel_status(&cli.paths, s[i].site, &st, NULL);
 			opt_state_free(&st); /* only the scalars are used */
-			/* Another process's state is none of this one's. */
-			if (fresh && running && pid > 0 && st.pid != (long)pid)
-				fresh = false;
-			if (!fresh) {
-				if (running && waited < wait_s * 1000LL)
-					continue;
-				memset(&st, 0, sizeof(st));
-				st.state = running ? OPT_TS_CONNECTING
-				                   : OPT_TS_STOPPED;
-			}
+			running = st.state != OPT_TS_STOPPED &&
+			    st.state != OPT_TS_STALE;
+			fresh = st.updated != 0;
+			if (!fresh && running && waited < wait_s * 1000LL)
+				continue;
 			if (st.state == OPT_TS_UP) {
 				if (!cli.quiet)
 					printf("%s: up (pid %ld, compression "
@@ -532,23 +528,24 @@ stop_one(const char *site, bool named, struct opt_error *e)
 static int
 reload_one(const char *site, bool named, struct opt_error *e)
 {
-	char path[PATH_MAX];
+	struct opt_error ce;
 	bool broken;
 	pid_t pid;
+	int r;
 
-	run_path(site, ".pid", path, sizeof(path));
-	if (opt_pidfile_probe_exact(path, &pid) != OPT_PROC_RUNNING || pid <= 0)
-		return named ? opt_error_set(e, EX_UNAVAILABLE, "not running")
-		             : 0;
 	/* A broken file is said here (the tunnel would only log it), but
 	 * the tunnel is signalled all the same: it keeps its settings and
 	 * reopens its log, which logrotate needs. */
-	broken = check_config(site, e) == -1;
-	if (kill(pid, SIGHUP) == -1)
-		return opt_error_errno(e, 0, "cannot signal pid %ld",
-		    (long)pid);
-	if (broken)
+	broken = check_config(site, &ce) == -1;
+	if ((r = opt_tunnel_signal(&cli.paths, site, SIGHUP, &pid, e)) == -1)
 		return -1;
+	if (r == 0)
+		return named ? opt_error_set(e, EX_UNAVAILABLE, "not running")
+		             : 0;
+	if (broken) {
+		*e = ce;
+		return -1;
+	}
 	if (cli.verbose)
 		printf("%s: reloading (pid %ld)\n", site, (long)pid);
 	return 0;

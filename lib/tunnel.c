@@ -388,9 +388,7 @@ connection_changed(const struct opt_site *a, const struct opt_site *b)
 	    strcmp(a->user, b->user) != 0 ||
 	    strcmp(a->identity, b->identity) != 0 ||
 	    a->host_key_check != b->host_key_check ||
-	    a->compression != b->compression ||
-	    a->keepalive_interval != b->keepalive_interval ||
-	    a->keepalive_count != b->keepalive_count;
+	    a->compression != b->compression;
 }
 
 /* The listeners as channels.conf now says; running jobs keep going. */

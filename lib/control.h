@@ -1,0 +1,21 @@
+/*
+ * A site's tunnel as the other tools see it, from outside the process:
+ * whether it runs (pidfile.h), its state file, and how to signal it.
+ * Used by opt-status, opt-throttle, opt-tunnel and every tool whose
+ * edit a running tunnel must apply.
+ */
+#ifndef OPT_CONTROL_H
+#define OPT_CONTROL_H
+
+#include <sys/types.h>
+
+#include "error.h"
+#include "paths.h"
+#include "state.h"
+
+int opt_tunnel_status(const struct opt_paths *, const char *,
+    struct opt_state *, struct opt_error *);
+int opt_tunnel_signal(const struct opt_paths *, const char *, int, pid_t *,
+    struct opt_error *);
+
+#endif
