@@ -1,20 +1,48 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "clock.h"
 #include "probe.h"
 
 /* A probe reads nothing: the smallest window libssh2 keeps. */
 #define PROBE_WINDOW 4096
 
 void
-opt_prober_init(struct opt_prober *p, opt_probe_result_fn *fn, void *arg)
+opt_prober_init(struct opt_prober *p, struct opt_listener *const *listeners)
 {
 	memset(p, 0, sizeof(*p));
 	opt_session_init(&p->s);
 	p->s.label = "probe-";
-	p->result = fn;
-	p->arg = arg;
+	p->listeners = listeners;
+}
+
+/* A probe's end: logged, and kept by its channel (if still there). */
+static void
+result(struct opt_prober *p, int id, bool ok, const char *why)
+{
+	struct opt_listener *l;
+	char q[OPT_WHY_MAX + 8];
+	long long ms = opt_clock_ms() - p->started;
+
+	if (ok)
+		opt_log(p->s.log, OPT_LOG_INFO, "probe-ok",
+		    "channel=%d ms=%lld", id, ms);
+	else
+		opt_log(p->s.log, OPT_LOG_WARN, "probe-failed",
+		    "channel=%d ms=%lld error=%s", id, ms,
+		    opt_log_quote(q, sizeof(q), why));
+	for (l = *p->listeners; l != NULL && l->conf.id != id; l = l->next)
+		;
+	if (l == NULL)
+		return; /* removed meanwhile */
+	strlcpy(l->probe, ok ? "ok" : "failed", sizeof(l->probe));
+	l->probe_at = time(NULL);
+	if (ok)
+		l->last_error[0] = '\0';
+	else
+		opt_state_text(l->last_error, sizeof(l->last_error), why);
 }
 
 bool
@@ -23,9 +51,8 @@ opt_prober_running(const struct opt_prober *p)
 	return p->phase != OPT_PR_IDLE;
 }
 
-/* Adds a channel to the round being put together. */
-int
-opt_prober_add(struct opt_prober *p, const struct opt_listener *l)
+static int
+add(struct opt_prober *p, const struct opt_listener *l)
 {
 	struct opt_probe_target *t;
 
@@ -58,7 +85,7 @@ static void
 fail_rest(struct opt_prober *p, const char *why)
 {
 	for (; p->i < p->n; p->i++)
-		p->result(p->arg, p->todo[p->i].channel_id, false, why);
+		result(p, p->todo[p->i].channel_id, false, why);
 }
 
 static void
@@ -73,18 +100,6 @@ connect_session(struct opt_prober *p, long long now)
 		fail_rest(p, why);
 		finish(p);
 	}
-}
-
-void
-opt_prober_start(struct opt_prober *p, long long now)
-{
-	p->i = 0;
-	p->started = now;
-	if (p->n == 0) {
-		finish(p);
-		return;
-	}
-	connect_session(p, now);
 }
 
 static void
@@ -121,7 +136,7 @@ open_step(struct opt_prober *p, long long now)
 	p->ch = opt_session_open_direct(&p->s, t->printer, t->printer_port,
 	    PROBE_WINDOW);
 	if (p->ch != NULL) {
-		p->result(p->arg, t->channel_id, true, NULL);
+		result(p, t->channel_id, true, NULL);
 		p->phase = OPT_PR_CLOSING;
 		p->deadline = now + OPT_PROBE_OPEN_MS;
 		return;
@@ -132,7 +147,7 @@ open_step(struct opt_prober *p, long long now)
 			return;
 		snprintf(why, sizeof(why), "no answer from the printer in %d s",
 		    OPT_PROBE_OPEN_MS / 1000);
-		p->result(p->arg, t->channel_id, false, why);
+		result(p, t->channel_id, false, why);
 		p->i++;
 		reconnect(p, now); /* an open cannot be taken back */
 		return;
@@ -146,7 +161,7 @@ open_step(struct opt_prober *p, long long now)
 	snprintf(why, sizeof(why),
 	    "cannot reach printer %s:%d from the site: %s", t->printer,
 	    t->printer_port, opt_session_error(&p->s));
-	p->result(p->arg, t->channel_id, false, why);
+	result(p, t->channel_id, false, why);
 	p->i++;
 	next_target(p, now);
 }
@@ -169,6 +184,48 @@ close_step(struct opt_prober *p, long long now)
 		return;
 	}
 	next_target(p, now);
+}
+
+/*
+ * A round: each idle channel's printer; a channel with a job running is
+ * reachable by definition.  Nothing happens while a round runs (a
+ * request then joins it).  True when the round ended at once.
+ */
+bool
+opt_prober_round(struct opt_prober *p, long long now)
+{
+	struct opt_listener *l;
+
+	if (opt_prober_running(p))
+		return false;
+	p->n = p->i = 0;
+	p->started = now;
+	for (l = *p->listeners; l != NULL; l = l->next) {
+		if (l->active > 0) {
+			strlcpy(l->probe, "ok", sizeof(l->probe));
+			l->probe_at = time(NULL);
+		} else if (add(p, l) == -1) {
+			result(p, l->conf.id, false, "out of memory");
+		}
+	}
+	if (p->n == 0) {
+		finish(p);
+		return true;
+	}
+	connect_session(p, now);
+	return !opt_prober_running(p);
+}
+
+/* Ends a round before its time: what is left fails with why.  True
+ * when a round was running. */
+bool
+opt_prober_abort(struct opt_prober *p, const char *why)
+{
+	if (!opt_prober_running(p))
+		return false;
+	fail_rest(p, why);
+	finish(p);
+	return true;
 }
 
 /* One step of the round; true when the round has just ended. */
@@ -233,12 +290,6 @@ opt_prober_wake(const struct opt_prober *p, long long now)
 		return -1;
 	d = p->phase == OPT_PR_CONNECTING ? p->s.deadline : p->deadline;
 	return d > now ? d - now : 0;
-}
-
-void
-opt_prober_stop(struct opt_prober *p)
-{
-	finish(p);
 }
 
 void

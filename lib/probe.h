@@ -31,27 +31,25 @@ enum opt_probe_phase {
 	OPT_PR_CLOSING,
 };
 
-typedef void opt_probe_result_fn(void *, int, bool, const char *);
-
+/* The results go to the listeners (probe, probe_at, last_error) and the
+ * log (probe-ok, probe-failed). */
 struct opt_prober {
 	struct opt_session s;
+	struct opt_listener *const *listeners;
 	enum opt_probe_phase phase;
 	struct opt_probe_target *todo;
 	size_t n, i, cap;
 	LIBSSH2_CHANNEL *ch;
 	long long deadline, started;
-	opt_probe_result_fn *result;
-	void *arg;
 };
 
-void opt_prober_init(struct opt_prober *, opt_probe_result_fn *, void *);
-int opt_prober_add(struct opt_prober *, const struct opt_listener *);
+void opt_prober_init(struct opt_prober *, struct opt_listener *const *);
 bool opt_prober_running(const struct opt_prober *);
-void opt_prober_start(struct opt_prober *, long long);
+bool opt_prober_round(struct opt_prober *, long long);
+bool opt_prober_abort(struct opt_prober *, const char *);
 void opt_prober_pollfd(const struct opt_prober *, struct pollfd *, long long);
 bool opt_prober_step(struct opt_prober *, short, long long);
 long long opt_prober_wake(const struct opt_prober *, long long);
-void opt_prober_stop(struct opt_prober *);
 void opt_prober_free(struct opt_prober *);
 
 #endif

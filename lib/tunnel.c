@@ -306,31 +306,6 @@ session_up(struct opt_tunnel *t)
 /* --- probes ----------------------------------------------------------- */
 
 static void
-probe_result(void *arg, int id, bool ok, const char *why)
-{
-	struct opt_tunnel *t = arg;
-	struct opt_listener *l = find_listener(t, id);
-	char q[OPT_WHY_MAX + 8];
-
-	if (ok)
-		opt_log(&t->log, OPT_LOG_INFO, "probe-ok", "channel=%d ms=%lld",
-		    id, opt_clock_ms() - t->prober.started);
-	else
-		opt_log(&t->log, OPT_LOG_WARN, "probe-failed",
-		    "channel=%d ms=%lld error=%s", id,
-		    opt_clock_ms() - t->prober.started,
-		    opt_log_quote(q, sizeof(q), why));
-	if (l == NULL)
-		return; /* removed meanwhile */
-	strlcpy(l->probe, ok ? "ok" : "failed", sizeof(l->probe));
-	l->probe_at = time(NULL);
-	if (ok)
-		l->last_error[0] = '\0';
-	else
-		opt_state_text(l->last_error, sizeof(l->last_error), why);
-}
-
-static void
 round_done(struct opt_tunnel *t)
 {
 	t->st.probes++;
@@ -340,42 +315,17 @@ round_done(struct opt_tunnel *t)
 }
 
 static void
-probes_failed(struct opt_tunnel *t, const char *why)
-{
-	struct opt_prober *p = &t->prober;
-
-	if (!opt_prober_running(p))
-		return;
-	for (; p->i < p->n; p->i++)
-		probe_result(t, p->todo[p->i].channel_id, false, why);
-	opt_prober_stop(p);
-	round_done(t);
-}
-
-/*
- * A round: each idle channel's printer; a channel with a job running is
- * reachable by definition.  A request during a round joins it.
- */
-static void
 start_probes(struct opt_tunnel *t, long long now)
 {
-	struct opt_listener *l;
-
 	t->probe_pending = false;
-	if (opt_prober_running(&t->prober))
-		return;
-	t->prober.n = 0;
-	for (l = t->listeners; l != NULL; l = l->next) {
-		if (l->active > 0) {
-			strlcpy(l->probe, "ok", sizeof(l->probe));
-			l->probe_at = time(NULL);
-			continue;
-		}
-		if (opt_prober_add(&t->prober, l) == -1)
-			probe_result(t, l->conf.id, false, "out of memory");
-	}
-	opt_prober_start(&t->prober, now);
-	if (!opt_prober_running(&t->prober))
+	if (opt_prober_round(&t->prober, now))
+		round_done(t);
+}
+
+static void
+probes_failed(struct opt_tunnel *t, const char *why)
+{
+	if (opt_prober_abort(&t->prober, why))
 		round_done(t);
 }
 
@@ -723,7 +673,7 @@ opt_tunnel_run(struct opt_tunnel *t, struct opt_error *e)
 		    r == -1 ? "the tunnel failed"
 		            : "cut: still running when the drain time ended",
 		    "job-cut");
-	opt_prober_stop(&t->prober);
+	opt_prober_abort(&t->prober, "tunnel stopping");
 	if (t->session.ssh != NULL) {
 		libssh2_session_disconnect(t->session.ssh, "tunnel stopped");
 		(void)opt_session_flush(&t->session, opt_clock_ms());
@@ -779,7 +729,7 @@ opt_tunnel_prepare(struct opt_tunnel **out, const struct opt_tunnel_opts *o,
 	t->session.shaper = &t->shaper;
 	t->session.want_keeper = true;
 	opt_forward_init(&t->fwd, &t->session, &t->shaper, &t->log);
-	opt_prober_init(&t->prober, probe_result, t);
+	opt_prober_init(&t->prober, &t->listeners);
 	init_session(t, &t->prober.s);
 
 	if (load_config(t, &t->site, &t->allow, &cs, &t->throttle, e) == -1)

@@ -2,9 +2,11 @@
  * a reload does to a port, when to reconnect, how much may cross, job
  * limits and their log lines, and probe rounds. */
 #include <sys/socket.h>
+#include <sys/wait.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,24 +225,24 @@ limits(const char *dir)
 	opt_listener_free(l);
 }
 
-struct results {
-	int ok, failed, calls[8];
-	char why[256];
-};
+static void remove_in(const char *, const char *);
 
-static void
-on_result(void *arg, int id, bool good, const char *why)
+/* A throwaway key, so that a probe session gets as far as connecting. */
+static int
+make_key(const char *path)
 {
-	struct results *r = arg;
+	pid_t pid = fork();
+	int status;
 
-	if (good)
-		r->ok++;
-	else
-		r->failed++;
-	if (id >= 0 && id < 8)
-		r->calls[id]++;
-	if (why != NULL)
-		strlcpy(r->why, why, sizeof(r->why));
+	if (pid == 0) {
+		execlp("ssh-keygen", "ssh-keygen", "-q", "-t", "ed25519", "-N",
+		    "", "-f", path, (char *)NULL);
+		_exit(127);
+	}
+	return pid > 0 && waitpid(pid, &status, 0) == pid &&
+	        WIFEXITED(status) && WEXITSTATUS(status) == 0
+	    ? 0
+	    : -1;
 }
 
 static void
@@ -249,43 +251,74 @@ probes(const char *dir)
 	struct opt_channel c = {.id = 1,
 	    .printer = "10.0.0.1",
 	    .printer_port = 9100};
-	struct opt_listener *l1 = opt_listener_new(&c), *l2;
+	struct opt_listener *list, *busy, *hole = opt_listener_new(&c);
 	struct opt_site site = {.host = "127.0.0.1",
-	    .port = 1,
 	    .keepalive_interval = 1,
 	    .keepalive_count = 1};
-	struct results r = {0};
 	struct opt_prober p;
 	struct opt_log log;
 	struct opt_error e;
+	struct pollfd pfd;
 	char path[256], fp[OPT_FP_MAX] = "";
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	socklen_t len = sizeof(sin);
+	int silent = socket(AF_INET, SOCK_STREAM, 0);
 
 	c.id = 2;
-	l2 = opt_listener_new(&c);
+	busy = opt_listener_new(&c);
+	busy->active = 1;
+	busy->next = hole;
+	list = busy;
 	snprintf(site.identity, sizeof(site.identity), "%s/no-such-key", dir);
 	snprintf(path, sizeof(path), "%s/probe.log", dir);
 	opt_log_open(&log, path, "unit", &e);
-	opt_prober_init(&p, on_result, &r);
+	opt_prober_init(&p, &list);
 	p.s.site = &site;
 	p.s.known_hosts = path;
 	p.s.pinned_fp = fp;
 	p.s.log = &log;
 	ok(!opt_prober_running(&p), "idle at first");
-	opt_prober_start(&p, 0);
-	ok(!opt_prober_running(&p), "a round of nothing ends at once");
-	ok(opt_prober_add(&p, l1) == 0 && opt_prober_add(&p, l2) == 0,
-	    "two channels to probe");
-	opt_prober_start(&p, 0);
-	ok(!opt_prober_running(&p),
-	    "the probe session cannot start: the round ends");
-	is_int(r.failed, 2, "each probe failed");
-	ok(r.calls[1] == 1 && r.calls[2] == 1, "...once each");
-	ok(strstr(r.why, "cannot open a probe session") != NULL,
+	ok(opt_prober_round(&p, 0),
+	    "the probe session cannot start: the round ends at once");
+	is_str(busy->probe, "ok", "a channel with a job is reachable");
+	is_str(hole->probe, "failed", "the idle channel's probe failed");
+	ok(strstr(hole->last_error, "cannot open a probe session") != NULL,
 	    "...saying why");
+
+	/* A server that never speaks SSH: the round waits, bounded. */
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	bind(silent, (struct sockaddr *)&sin, sizeof(sin));
+	listen(silent, 4);
+	getsockname(silent, (struct sockaddr *)&sin, &len);
+	site.port = ntohs(sin.sin_port);
+	snprintf(site.identity, sizeof(site.identity), "%s/key", dir);
+	if (make_key(site.identity) == -1) {
+		ok(0, "ssh-keygen made a key");
+		return;
+	}
+	ok(!opt_prober_round(&p, 1000) && opt_prober_running(&p),
+	    "a round against a silent server runs");
+	is_int((long long)p.n, 1, "one channel to probe: the idle one");
+	ok(!opt_prober_round(&p, 1100) && p.n == 1,
+	    "a request during the round joins it");
+	opt_prober_pollfd(&p, &pfd, 1100);
+	ok(pfd.fd != -1, "its session is polled");
+	ok(opt_prober_wake(&p, 1100) > 0, "...with a deadline");
+	ok(opt_prober_abort(&p, "tunnel stopping"), "aborted");
+	ok(!opt_prober_running(&p) && !opt_prober_abort(&p, "again"),
+	    "...once");
+	is_str(hole->last_error, "tunnel stopping", "the probe says why");
 	opt_prober_free(&p);
 	opt_log_close(&log);
-	opt_listener_free(l1);
-	opt_listener_free(l2);
+	is_int(count_lines(path, "event=probe-failed channel=1"), 2,
+	    "each failed probe logged once");
+	is_int(count_lines(path, "event=probe-failed channel=2"), 0,
+	    "the busy channel is not probed");
+	close(silent);
+	remove_in(dir, "key");
+	remove_in(dir, "key.pub");
+	opt_listener_free(hole);
+	opt_listener_free(busy);
 }
 
 static void
