@@ -248,23 +248,20 @@ mine(struct opt_forward *f, struct opt_job *j)
 	f->s->cur_up = j != NULL ? &j->wire_up : NULL;
 }
 
-/* Returns -1 when the session is broken. */
+/*
+ * One channel open at a time (SSH's rule per session), in arrival
+ * order: when one is answered the next is sent at once.  Returns 0
+ * when an open waits for its answer or none is queued, -1 when the
+ * session is broken.
+ */
 static int
-open_step(struct opt_forward *f, long long now)
+open_one(struct opt_forward *f, struct opt_job *j, long long now)
 {
-	struct opt_job *j = f->opening;
 	char why[400];
 	int r;
 
-	if (j == NULL) {
-		for (j = f->jobs; j != NULL && j->phase != OPT_JOB_QUEUED;
-		     j = j->next)
-			;
-		if (j == NULL)
-			return 0;
-		f->opening = j;
-		j->phase = OPT_JOB_OPENING;
-	}
+	f->opening = j;
+	j->phase = OPT_JOB_OPENING;
 	mine(f, j);
 	j->ch = opt_session_open_direct(f->s, j->printer, j->printer_port,
 	    OPT_JOB_WINDOW);
@@ -272,7 +269,7 @@ open_step(struct opt_forward *f, long long now)
 	if (j->ch != NULL) {
 		f->opening = NULL;
 		j->phase = OPT_JOB_RUNNING;
-		return 0;
+		return 1;
 	}
 	r = libssh2_session_last_errno(f->s->ssh);
 	if (r == LIBSSH2_ERROR_EAGAIN)
@@ -285,7 +282,25 @@ open_step(struct opt_forward *f, long long now)
 	    j->printer_port, opt_session_error(f->s));
 	fail_job(j, why);
 	drop_job(f, j, "job-failed");
-	return 0;
+	return 1;
+}
+
+static int
+open_step(struct opt_forward *f, long long now)
+{
+	struct opt_job *j;
+	int r;
+
+	do {
+		if ((j = f->opening) == NULL)
+			for (j = f->jobs;
+			     j != NULL && j->phase != OPT_JOB_QUEUED;
+			     j = j->next)
+				;
+		if (j == NULL)
+			return 0;
+	} while ((r = open_one(f, j, now)) == 1);
+	return r;
 }
 
 static void
@@ -443,11 +458,29 @@ pump_down(struct opt_forward *f, struct opt_job *j, long long now)
 	return 0;
 }
 
+/*
+ * A client that reset its connection while the job does not read it
+ * (its buffer is full: the printer is slow) is seen by poll() alone,
+ * and poll() would say so again and again.
+ */
+static bool
+client_gone(struct opt_forward *f, struct opt_job *j)
+{
+	if (j->pfd == NULL || !(j->pfd->revents & (POLLERR | POLLHUP)))
+		return false;
+	if (!j->eof_sent)
+		fail_job(j, "client connection aborted");
+	close_job(f, j);
+	return true;
+}
+
 static int
 pump(struct opt_forward *f, struct opt_job *j, long long now)
 {
 	int r;
 
+	if (client_gone(f, j))
+		return 0;
 	mine(f, j);
 	r = pump_up(f, j);
 	if (r == 0)
@@ -657,19 +690,25 @@ opt_forward_wake(struct opt_forward *f, long long now)
 size_t
 opt_forward_pollfds(struct opt_forward *f, struct pollfd *pfd, size_t cap)
 {
-	const struct opt_job *j;
+	struct opt_job *j;
 	size_t n = 0;
 
-	for (j = f->jobs; j != NULL && n < cap; j = j->next) {
+	for (j = f->jobs; j != NULL; j = j->next) {
 		short ev = 0;
 
-		if (j->fd == -1 || j->phase != OPT_JOB_RUNNING)
+		j->pfd = NULL;
+		/* Once its side is shut, a client's socket hangs up: it
+		 * would wake every poll() until the job ends. */
+		if (n == cap || j->fd == -1 || j->phase != OPT_JOB_RUNNING ||
+		    j->client_shut)
 			continue;
 		if (!j->client_eof && j->up_len < UP_BUF)
 			ev |= POLLIN;
 		if (j->down_off < j->down_len)
 			ev |= POLLOUT;
+		j->pfd = &pfd[n];
 		pfd[n].fd = j->fd;
+		pfd[n].revents = 0;
 		pfd[n++].events = ev;
 	}
 	return n;

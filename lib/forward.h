@@ -36,6 +36,7 @@ struct opt_job {
 	struct opt_listener *l; /* NULL once its channel is removed */
 	int channel_id;
 	int fd; /* the client */
+	struct pollfd *pfd; /* its entry in this pass's poll(), or NULL */
 	enum opt_job_phase phase;
 	LIBSSH2_CHANNEL *ch;
 	char printer[OPT_HOST_MAX + 1];
