@@ -40,6 +40,7 @@ enum {
 	OPT_NO_COMPRESSION,
 	OPT_FORCE,
 	OPT_FINGERPRINT,
+	OPT_PARTIAL,
 };
 
 static const struct option longopts[] = {
@@ -52,6 +53,7 @@ static const struct option longopts[] = {
     {"no-compression", no_argument, NULL, OPT_NO_COMPRESSION},
     {"force", no_argument, NULL, OPT_FORCE},
     {"fingerprint", required_argument, NULL, OPT_FINGERPRINT},
+    {"partial", no_argument, NULL, OPT_PARTIAL},
     {NULL, 0, NULL, 0},
 };
 
@@ -79,7 +81,7 @@ usage(void)
 	       "  opt-site show SITE [-H | --json]\n"
 	       "  opt-site set SITE KEY=VALUE ...\n"
 	       "  opt-site trust SITE [--fingerprint SHA256:...]\n"
-	       "  opt-site import [FILE ...]\n");
+	       "  opt-site import [--partial] [FILE ...]\n");
 }
 
 static int
@@ -426,8 +428,10 @@ legacy_files(char ***out)
 	if ((dir = opendir(cli.paths.config)) == NULL)
 		return 0;
 	while ((de = readdir(dir)) != NULL) {
+		/* mast's own template is no site: mast skipped it too. */
 		if (de->d_name[0] == '.' ||
 		    strcmp(de->d_name, "defaults.conf") == 0 ||
+		    strcmp(de->d_name, "template") == 0 ||
 		    opt_paths_join(path, sizeof(path), NULL, cli.paths.config,
 		        de->d_name, (char *)NULL) == -1 ||
 		    lstat(path, &st) == -1 || !S_ISREG(st.st_mode))
@@ -466,9 +470,10 @@ replace_rsa(struct opt_site *s, const struct opt_defaults *d)
 }
 
 static int
-import_one(const char *path, const struct opt_defaults *d)
+import_one(const char *path, const struct opt_defaults *d, unsigned flags)
 {
 	char id[OPT_SITE_ID_MAX + 1], old[PATH_MAX], q[OPT_QUOTE_BUF];
+	char skipped[64] = "";
 	const char *shown = opt_quote_path(q, sizeof(q), path);
 	struct opt_legacy lg;
 	struct opt_ports ports;
@@ -481,7 +486,7 @@ import_one(const char *path, const struct opt_defaults *d)
 	if (opt_legacy_site_id(path, id, sizeof(id), &e) == -1 ||
 	    (text = slurp(path, &e)) == NULL)
 		goto fail;
-	if (opt_legacy_parse(shown, id, text, d, &lg, &e) == -1) {
+	if (opt_legacy_parse(shown, id, text, flags, d, &lg, &e) == -1) {
 		free(text);
 		goto fail;
 	}
@@ -508,22 +513,30 @@ import_one(const char *path, const struct opt_defaults *d)
 		goto fail_locked;
 	opt_lock_release(&l);
 
+	for (i = 0; i < lg.nskipped; i++) {
+		opt_error_set(&e, EX_DATAERR, "%s; skipped",
+		    lg.skipped[i].text);
+		cli_warn(&cli, id, &e);
+	}
+	if (lg.nskipped > 0)
+		snprintf(skipped, sizeof(skipped), ", %zu rule%s skipped",
+		    lg.nskipped, lg.nskipped == 1 ? "" : "s");
 	if (!cli.quiet)
 		printf("%s: imported from %s: %s port %d, %zu channel%s, "
-		       "throttle %s\n",
+		       "throttle %s%s\n",
 		    id, shown, lg.site.host, lg.site.port, lg.channels.n,
 		    lg.channels.n == 1 ? "" : "s",
-		    lg.throttle.enabled ? "on" : "off");
+		    lg.throttle.enabled ? "on" : "off", skipped);
 	if (rsa)
 		printf("%s: mast's key %s is RSA, which cannot log in to "
 		       "OpenSSH 8.8 or later with this libssh2; the site now "
 		       "uses %s: install it there with 'opt-install-key %s'\n",
 		    id, old, lg.site.identity, id);
-	opt_channels_free(&lg.channels);
+	opt_legacy_free(&lg);
 	return EX_OK;
 fail_locked:
 	opt_lock_release(&l);
-	opt_channels_free(&lg.channels);
+	opt_legacy_free(&lg);
 	opt_error_prefix(&e, "%s: ", shown);
 fail:
 	cli_warn(&cli, NULL, &e);
@@ -536,7 +549,8 @@ fail:
  * fails.
  */
 static int
-import_from_config(const char *path, const struct opt_defaults *d)
+import_from_config(const char *path, const struct opt_defaults *d,
+    unsigned flags)
 {
 	char legacy[PATH_MAX], dst[PATH_MAX];
 	const char *base = strrchr(path, '/');
@@ -561,7 +575,7 @@ import_from_config(const char *path, const struct opt_defaults *d)
 		cli_warn(&cli, NULL, &e);
 		return e.status;
 	}
-	if ((r = import_one(dst, d)) != EX_OK)
+	if ((r = import_one(dst, d, flags)) != EX_OK)
 		(void)rename(dst, path);
 	return r;
 }
@@ -572,7 +586,7 @@ import_from_config(const char *path, const struct opt_defaults *d)
  * moved to .mast-legacy/ once imported.
  */
 static int
-cmd_import(int argc, char **argv)
+cmd_import(int argc, char **argv, unsigned flags)
 {
 	struct opt_defaults d;
 	char **files = NULL;
@@ -583,7 +597,7 @@ cmd_import(int argc, char **argv)
 	cli_defaults(&cli, &d);
 	if (argc > 1) {
 		for (i = 1; i < argc; i++)
-			if ((r = import_one(argv[i], &d)) != EX_OK &&
+			if ((r = import_one(argv[i], &d, flags)) != EX_OK &&
 			    status == EX_OK)
 				status = r;
 		return status;
@@ -595,7 +609,7 @@ cmd_import(int argc, char **argv)
 		return EX_OK;
 	}
 	for (i = 0; (size_t)i < n; i++) {
-		if ((r = import_from_config(files[i], &d)) != EX_OK &&
+		if ((r = import_from_config(files[i], &d, flags)) != EX_OK &&
 		    status == EX_OK)
 			status = r;
 		free(files[i]);
@@ -611,7 +625,7 @@ main(int argc, char **argv)
 	    "--description", "--host-key-check", "--no-compression"};
 	struct add_opts add = {0};
 	const char *fingerprint = NULL;
-	bool force = false;
+	bool force = false, partial = false;
 	const char *cmd;
 	int ch;
 
@@ -623,6 +637,10 @@ main(int argc, char **argv)
 		}
 		if (ch == OPT_FINGERPRINT) {
 			fingerprint = optarg;
+			continue;
+		}
+		if (ch == OPT_PARTIAL) {
+			partial = true;
 			continue;
 		}
 		if (add.n == sizeof(add.v) / sizeof(add.v[0]))
@@ -664,6 +682,9 @@ main(int argc, char **argv)
 	if (fingerprint && strcmp(cmd, "trust") != 0)
 		cli_usage_error(&cli,
 		    "--fingerprint is an option of 'trust' only");
+	if (partial && strcmp(cmd, "import") != 0)
+		cli_usage_error(&cli,
+		    "--partial is an option of 'import' only");
 	if (cli.format != OPT_FMT_TABLE && strcmp(cmd, "list") != 0 &&
 	    strcmp(cmd, "show") != 0)
 		cli_usage_error(&cli, "-H and --json are for list and show");
@@ -681,6 +702,7 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "trust") == 0)
 		return cli_flush(&cli, cmd_trust(argc, argv, fingerprint));
 	if (strcmp(cmd, "import") == 0)
-		return cli_flush(&cli, cmd_import(argc, argv));
+		return cli_flush(&cli,
+		    cmd_import(argc, argv, partial ? OPT_LEGACY_PARTIAL : 0));
 	cli_unknown_command(&cli, cmd);
 }

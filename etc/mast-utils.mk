@@ -4,6 +4,10 @@
 #	mast-utils TARGET [NAME=...] [REMOTE_HOST=...] [PRINTER=...] [DESC=...] [ID=...]
 # or as make -f mast-utils.mk TARGET ...; see usage below and opt(7).
 #
+# Its targets print what mast's printed, line for line and with mast's
+# printf formats (without mast's colours), so that what parsed mast's
+# output, such as OPT's daemon, parses this; opt(7) says where it differs.
+#
 # Security: the values of the variables are data, never code.
 #  - NAME, REMOTE_HOST, PRINTER, DESC, ID and INTERACTIVE are taken from
 #    the command line only (as mast did, the environment is ignored),
@@ -58,10 +62,10 @@ $(call need,remove-channel,ID,the channel's id (see mast-utils list-channels))
 
 usage help:
 	@echo 'usage: mast-utils TARGET [VARIABLE=VALUE ...]'
-	@echo '  list-hosts                          the sites, one a line (opt-site list -H)'
+	@echo '  list-hosts                          the sites and their hosts, as mast listed them'
 	@echo '  add-host NAME= REMOTE_HOST=         add a site (opt-site add)'
 	@echo '  remove-host NAME=                   stop the site'"'"'s tunnel, remove the site'
-	@echo '  list-channels [NAME=]               the channels of a site, or of all'
+	@echo '  list-channels [NAME=]               the channels of a site, or of every site'
 	@echo '  add-channel NAME= PRINTER= [DESC=]  add a channel to PRINTER[:PORT]'
 	@echo '  remove-channel NAME= ID=            remove channel ID of the site'
 	@echo '  list-logs                           each site'"'"'s log file'
@@ -69,37 +73,124 @@ usage help:
 	@echo 'INTERACTIVE= is accepted and ignored: mast-utils never asks anything.'
 	@echo 'See opt(7), opt-site(1) and opt-channel(1).'
 
+# mast's lines, made by awk from the lines of the opt tools, in three
+# parts: after "#H", opt-site list -H (a header line for each site);
+# after "#B", "SITE<TAB>BIND" for the sites' bind addresses; after "#C",
+# opt-channel list -H.  MODE is list, add (the channel listening on
+# $PORT) or remove (channel $ID).  A rule is mast's
+# "L BIND:LISTEN:PRINTER:PORT", * for every interface.
+override define mast_awk
+function rule(f,    b, p) {
+	b = bind[f[1]]
+	if (b == "" || b == "0.0.0.0")
+		b = "*"
+	else if (b ~ /:/)
+		b = "[" b "]"
+	p = f[4]
+	if (p ~ /:/)
+		p = "[" p "]"
+	return "L " b ":" f[3] ":" p ":" f[5]
+}
+# What mast's list-channels showed of a comment: blanks squeezed (by
+# echo), then each # a space (by awk), then trimmed.
+function shown(d) {
+	gsub(/[ \t]+/, " ", d)
+	gsub(/#/, " ", d)
+	sub(/^ +/, "", d)
+	sub(/ +$$/, "", d)
+	return d
+}
+BEGIN { FS = "\t"; MODE = ENVIRON["MODE"] }
+/^#[HBC]$$/ { part = substr($$0, 2); next }
+$$0 == "" { next }
+part == "H" { order[++nsites] = $$1; host[$$1] = $$2 }
+part == "B" { bind[$$1] = $$2 }
+part == "C" { chan[++nchans] = $$0 }
+END {
+	for (i = 1; i <= nchans; i++) {
+		split(chan[i], f, "\t")
+		if (MODE == "add" && f[3] == ENVIRON["PORT"])
+			printf "\t%-50s\t%s\n", rule(f) " # " f[6], "added"
+		else if (MODE == "remove" && f[2] == ENVIRON["ID"] + 0)
+			printf "\t%-50s\t%s\n", rule(f) " # " f[6], "removed"
+		else if (MODE == "list")
+			rules[f[1]] = rules[f[1]] sprintf("\t%-45s%-15s\t%s\n", \
+			    rule(f), f[2], "# " shown(f[6]))
+	}
+	if (MODE != "list")
+		exit
+	if (nsites == 0)
+		printf "%s", rules[ENVIRON["NAME"]]
+	for (i = 1; i <= nsites; i++)
+		printf "\t%-50s%s\n%s", order[i], host[order[i]], rules[order[i]]
+}
+endef
+export mast_awk
+
+# $(call capture,VAR,TOOL,ARGS): VAR is what the tool printed; $st keeps
+# the status of the first that failed (it reported why on stderr).
+override capture = $1=$$($(call opt,$2) $3) || { r=$$?; [ "$$st" -ne 0 ] || st=$$r; }
+
+# $(call mast,MODE): mast's lines for $hosts and $chans, with the bind
+# addresses of the sites in $sites, one a line.
+override mast = { echo '\#H'; printf '%s\n' "$$hosts"; echo '\#B'; \
+	printf '%s\n' "$$sites" | while IFS= read -r s; do \
+		[ -n "$$s" ] || continue; \
+		$(call opt,site) show -H -- "$$s" | \
+			S=$$s awk -F '\t' '$$1 == "bind" { print ENVIRON["S"] "\t" $$2 }'; \
+	done; \
+	echo '\#C'; printf '%s\n' "$$chans"; } | MODE=$1 awk "$$mast_awk"
+
 list-hosts:
-	@$(call opt,site) list -H
+	@st=0; $(call capture,hosts,site,list -H); \
+	printf '%s\n' "$$hosts" | awk -F '\t' 'NF { printf "\t%-50s%s\n", $$1, $$2 }'; \
+	exit $$st
 
 add-host:
-	@$(call opt,site) add -- "$$NAME" "$$REMOTE_HOST"
+	@printf 'Adding host…\n'
+	@$(call opt,site) add -q -- "$$NAME" "$$REMOTE_HOST"
+	@printf '\t%-50s%s\t%s\n' "$$NAME" " $$REMOTE_HOST" added
 
 remove-host:
-	@$(call opt,site) remove --force -- "$$NAME"
+	@printf 'Removing host…\n'
+	@$(call opt,site) remove -q --force -- "$$NAME"
+	@printf '\t%s\t\t%s\n' " $$NAME" done
 
+# Without NAME, mast printed a header line for each site (its /etc/mast
+# always held its template too, so it never listed one file); with
+# NAME, the site's rules alone.
 list-channels:
-	@if [ -n "$$NAME" ]; then \
-		$(call opt,channel) list -H -- "$$NAME"; \
+	@st=0; hosts=; \
+	if [ -n "$$NAME" ]; then \
+		chans=$$($(call opt,channel) list -H -- "$$NAME") || exit $$?; \
+		sites=$$NAME; \
 	else \
-		$(call opt,channel) list -H; \
-	fi
+		$(call capture,hosts,site,list -H); \
+		$(call capture,chans,channel,list -H); \
+		sites=$$(printf '%s\n' "$$chans" | cut -f 1 | uniq); \
+	fi; \
+	$(call mast,list); exit $$st
 
 add-channel:
+	@printf 'Adding channel…\n'
 	@if [ -n "$$DESC" ]; then \
-		$(call opt,channel) add --description="$$DESC" -- "$$NAME" "$$PRINTER"; \
+		PORT=$$($(call opt,channel) add -q --description="$$DESC" -- "$$NAME" "$$PRINTER"); \
 	else \
-		$(call opt,channel) add -- "$$NAME" "$$PRINTER"; \
-	fi
+		PORT=$$($(call opt,channel) add -q -- "$$NAME" "$$PRINTER"); \
+	fi || exit $$?; \
+	chans=$$($(call opt,channel) list -H -- "$$NAME") || exit $$?; \
+	hosts=; sites=$$NAME; export PORT; $(call mast,add)
 
 remove-channel:
-	@$(call opt,channel) remove -- "$$NAME" "$$ID"
+	@printf 'Removing channel…\n'
+	@chans=$$($(call opt,channel) list -H -- "$$NAME") || exit $$?; \
+	$(call opt,channel) remove -q -- "$$NAME" "$$ID" || exit $$?; \
+	hosts=; sites=$$NAME; $(call mast,remove)
 
-# SITE<TAB>FILE for each log in the log directory.
+# FILE and its path, for each log in the log directory.
 list-logs:
 	@dir=$${MAST_LOG_DIR:-/var/log/mast}; \
 	for f in "$$dir"/*.log; do \
 		[ -f "$$f" ] || continue; \
-		site=$${f##*/}; \
-		printf '%s\t%s\n' "$${site%.log}" "$$f"; \
+		printf '\t%-50s%s\n' "$${f##*/}" "$$f"; \
 	done

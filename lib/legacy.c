@@ -1,4 +1,5 @@
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,12 +20,23 @@ struct sbuf {
 	bool too_long;
 };
 
+/* What declare's flags say of a variable's value. */
+#define ATTR_ARRAY 0x1
+#define ATTR_INTEGER 0x2
+
+struct item {
+	char *text;
+	int line;
+};
+
 struct var {
 	char name[64];
 	int line;
 	bool array;
+	bool set; /* `declare -i X` declares X without a value */
+	bool integer;
 	char *value;
-	char **items;
+	struct item *items;
 	size_t nitems;
 };
 
@@ -32,8 +44,10 @@ struct parser {
 	const char *p, *end;
 	int line;
 	const char *file;
+	unsigned flags;
 	struct var vars[MAX_VARS];
 	size_t nvars;
+	struct opt_legacy *out;
 	struct opt_error *e;
 };
 
@@ -78,6 +92,23 @@ take(struct sbuf *b)
 	return s;
 }
 
+static int failf(struct parser *, int, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+failf(struct parser *ps, int line, const char *fmt, ...)
+{
+	char msg[OPT_ERROR_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return opt_error_set(ps->e, EX_DATAERR, "%s:%d: %s; nothing imported",
+	    ps->file, line, msg);
+}
+
+/* fmt has one %s, for arg quoted (or "" without arg). */
 static int
 fail(struct parser *ps, int line, const char *fmt, const char *arg)
 {
@@ -85,8 +116,13 @@ fail(struct parser *ps, int line, const char *fmt, const char *arg)
 
 	snprintf(msg, sizeof(msg), fmt,
 	    arg ? opt_quote(q, sizeof(q), arg) : "");
-	return opt_error_set(ps->e, EX_DATAERR, "%s:%d: %s; nothing imported",
-	    ps->file, line, msg);
+	return failf(ps, line, "%s", msg);
+}
+
+static int
+oom(struct parser *ps)
+{
+	return opt_error_set(ps->e, EX_OSERR, "out of memory");
 }
 
 static struct var *
@@ -104,6 +140,23 @@ static bool
 name_char(int c, bool first)
 {
 	return c == '_' || isalpha(c) || (!first && isdigit(c));
+}
+
+/* The length of the variable name at p, 0 when there is none. */
+static size_t
+name_at(struct parser *ps, char *buf, size_t size)
+{
+	size_t n;
+
+	for (n = 0;
+	     ps->p + n < ps->end && name_char((unsigned char)ps->p[n], n == 0);
+	     n++)
+		;
+	if (n == 0 || n >= size)
+		return 0;
+	memcpy(buf, ps->p, n);
+	buf[n] = '\0';
+	return n;
 }
 
 /* $NAME or ${NAME}: a scalar set earlier in the file, else the text. */
@@ -137,9 +190,162 @@ dollar(struct parser *ps, struct sbuf *b)
 		put(b, start, (size_t)(ps->p - start));
 }
 
+/* Up to max digits of base at p; how many were read. */
+static int
+digits(struct parser *ps, int base, int max, unsigned long *v)
+{
+	int n;
+
+	*v = 0;
+	for (n = 0; n < max && ps->p < ps->end; n++) {
+		int c = (unsigned char)*ps->p, d;
+
+		if (isdigit(c))
+			d = c - '0';
+		else if (base == 16 && isxdigit(c))
+			d = tolower(c) - 'a' + 10;
+		else
+			break;
+		if (d >= base)
+			break;
+		*v = *v * (unsigned long)base + (unsigned long)d;
+		ps->p++;
+	}
+	return n;
+}
+
+static void
+put_utf8(struct sbuf *b, unsigned long cp)
+{
+	char u[4];
+	size_t n;
+
+	if (cp < 0x80) {
+		u[0] = (char)cp;
+		n = 1;
+	} else if (cp < 0x800) {
+		u[0] = (char)(0xc0 | cp >> 6);
+		u[1] = (char)(0x80 | (cp & 0x3f));
+		n = 2;
+	} else if (cp < 0x10000) {
+		u[0] = (char)(0xe0 | cp >> 12);
+		u[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+		u[2] = (char)(0x80 | (cp & 0x3f));
+		n = 3;
+	} else if (cp < 0x110000) {
+		u[0] = (char)(0xf0 | cp >> 18);
+		u[1] = (char)(0x80 | (cp >> 12 & 0x3f));
+		u[2] = (char)(0x80 | (cp >> 6 & 0x3f));
+		u[3] = (char)(0x80 | (cp & 0x3f));
+		n = 4;
+	} else {
+		return; /* no such character: bash writes none either */
+	}
+	put(b, u, n);
+}
+
 /*
- * One shell word: unquoted text, "double" and 'single' quoted parts.
- * Returns 1 when a word was read, 0 at a delimiter, -1 on an error.
+ * $'...', bash's ANSI-C quotes: declare -p writes them for what the
+ * locale cannot print, $'caf\303\251' under LC_ALL=C.  As in bash, a
+ * \0 ends the string; the rest up to the quote is dropped.
+ */
+static int
+ansi_c(struct parser *ps, struct sbuf *b, int line)
+{
+	struct sbuf drop = {0}, *to = b;
+	unsigned long v;
+	char c;
+
+	ps->p += 2; /* $' */
+	while (ps->p < ps->end && *ps->p != '\'') {
+		c = *ps->p++;
+		if (c != '\\' || ps->p >= ps->end) {
+			ps->line += c == '\n';
+			put(to, &c, 1);
+			continue;
+		}
+		c = *ps->p++;
+		v = (unsigned char)c;
+		switch (c) {
+		case 'a':
+			v = '\a';
+			break;
+		case 'b':
+			v = '\b';
+			break;
+		case 'e':
+		case 'E':
+			v = 033;
+			break;
+		case 'f':
+			v = '\f';
+			break;
+		case 'n':
+			v = '\n';
+			break;
+		case 'r':
+			v = '\r';
+			break;
+		case 't':
+			v = '\t';
+			break;
+		case 'v':
+			v = '\v';
+			break;
+		case '\\':
+		case '\'':
+		case '"':
+		case '?':
+			break;
+		case 'c':
+			if (ps->p < ps->end && *ps->p != '\'')
+				v = (unsigned char)*ps->p++ & 0x1f;
+			else
+				put(to, "\\", 1);
+			break;
+		case 'x':
+		case 'u':
+		case 'U':
+			if (digits(ps, 16,
+			        c == 'x'       ? 2
+			            : c == 'u' ? 4
+			                       : 8,
+			        &v) == 0) {
+				put(to, "\\", 1);
+				v = (unsigned char)c;
+			} else if (c != 'x' && v != 0) {
+				put_utf8(to, v);
+				continue;
+			}
+			break;
+		default:
+			if (c >= '0' && c <= '7') {
+				ps->p--;
+				digits(ps, 8, 3, &v);
+				v &= 0xff;
+			} else {
+				ps->line += c == '\n';
+				put(to, "\\", 1);
+			}
+		}
+		if (v == 0) {
+			to = &drop;
+			continue;
+		}
+		c = (char)v;
+		put(to, &c, 1);
+	}
+	free(drop.s);
+	if (ps->p >= ps->end)
+		return fail(ps, line, "a $' is not closed%s", NULL);
+	ps->p++;
+	return 0;
+}
+
+/*
+ * One shell word: unquoted text, "double", 'single' and $'ANSI-C'
+ * quoted parts.  Returns 1 when a word was read, 0 at a delimiter, -1
+ * on an error.
  */
 static int
 word(struct parser *ps, struct sbuf *b)
@@ -192,6 +398,12 @@ word(struct parser *ps, struct sbuf *b)
 			else
 				put(b, ps->p + 1, 1);
 			ps->p += 2;
+		} else if (c == '$' && ps->p + 1 < ps->end &&
+		    ps->p[1] == '\'') {
+			if (ansi_c(ps, b, line) == -1)
+				return -1;
+		} else if (c == '$' && ps->p + 1 < ps->end && ps->p[1] == '"') {
+			ps->p++; /* $"...", translated: here as "..." */
 		} else if (c == '$') {
 			dollar(ps, b);
 		} else {
@@ -203,11 +415,21 @@ word(struct parser *ps, struct sbuf *b)
 	return any ? 1 : 0;
 }
 
+/* Blanks and line continuations between words. */
 static void
 blanks(struct parser *ps)
 {
-	while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\t'))
-		ps->p++;
+	for (;;) {
+		if (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\t')) {
+			ps->p++;
+		} else if (ps->p + 1 < ps->end && ps->p[0] == '\\' &&
+		    ps->p[1] == '\n') {
+			ps->p += 2;
+			ps->line++;
+		} else {
+			return;
+		}
+	}
 }
 
 static void
@@ -217,17 +439,75 @@ comment(struct parser *ps)
 		ps->p++;
 }
 
-/* NAME=( item ... ) with optional [N]= before items; comments inside. */
+/* The end of a statement: its line, a ';', a comment, the file. */
+static bool
+at_end(const struct parser *ps)
+{
+	return ps->p >= ps->end || *ps->p == '\n' || *ps->p == ';' ||
+	    *ps->p == '#';
+}
+
+static void
+var_clear(struct var *v)
+{
+	free(v->value);
+	v->value = NULL;
+	while (v->nitems > 0)
+		free(v->items[--v->nitems].text);
+}
+
+static struct var *
+var_get(struct parser *ps, const char *name, int line)
+{
+	struct var *v;
+
+	if ((v = lookup(ps, name)) != NULL)
+		return v;
+	if (ps->nvars == MAX_VARS) {
+		fail(ps, line, "too many variables%s", NULL);
+		return NULL;
+	}
+	v = &ps->vars[ps->nvars++];
+	strlcpy(v->name, name, sizeof(v->name));
+	v->line = line;
+	return v;
+}
+
+static int
+add_item(struct parser *ps, struct var *v, char *text, int line)
+{
+	if (text == NULL)
+		return oom(ps);
+	if (v->items == NULL &&
+	    (v->items = calloc(MAX_ITEMS, sizeof(*v->items))) == NULL) {
+		free(text);
+		return oom(ps);
+	}
+	if (v->nitems == MAX_ITEMS) {
+		free(text);
+		return fail(ps, line, "more than 512 items%s", NULL);
+	}
+	v->items[v->nitems].text = text;
+	v->items[v->nitems++].line = line;
+	return 0;
+}
+
+/* ( item ... ) with optional [KEY]= before items; comments inside. */
 static int
 array(struct parser *ps, struct var *v)
 {
 	struct sbuf b = {0};
-	int r;
+	bool keyed;
+	int r, line;
 
 	ps->p++; /* ( */
 	for (;;) {
-		while (ps->p < ps->end && isspace((unsigned char)*ps->p))
+		for (;;) {
+			blanks(ps);
+			if (ps->p >= ps->end || !isspace((unsigned char)*ps->p))
+				break;
 			ps->line += *ps->p++ == '\n';
+		}
 		if (ps->p >= ps->end)
 			return fail(ps, v->line, "the list of %s is not closed",
 			    v->name);
@@ -239,112 +519,239 @@ array(struct parser *ps, struct var *v)
 			comment(ps);
 			continue;
 		}
+		keyed = false;
 		if (*ps->p == '[') {
 			const char *q = ps->p + 1;
-			while (q < ps->end && isdigit((unsigned char)*q))
+			while (q < ps->end && *q != ']' && *q != '\n')
 				q++;
-			if (q + 1 < ps->end && q[0] == ']' && q[1] == '=')
+			if (q + 1 < ps->end && q[0] == ']' && q[1] == '=') {
 				ps->p = q + 2;
+				keyed = true;
+			}
 		}
-		if ((r = word(ps, &b)) == -1 || r == 0) {
+		line = ps->line;
+		if ((r = word(ps, &b)) == -1 || (r == 0 && !keyed)) {
 			free(b.s);
 			return r == -1
 			    ? -1
 			    : fail(ps, ps->line,
 			          "unexpected text in the list%s", NULL);
 		}
-		if (v->nitems == MAX_ITEMS) {
-			free(b.s);
-			return fail(ps, ps->line, "more than 512 items%s",
-			    NULL);
-		}
-		v->items[v->nitems] = take(&b);
-		if (v->items[v->nitems++] == NULL)
-			return opt_error_set(ps->e, EX_OSERR, "out of memory");
+		if (add_item(ps, v, take(&b), line) == -1)
+			return -1;
 	}
 }
 
+/* declare -a NAME='( ... )': arrays as bash 4.3 and before wrote them. */
+static int
+array_string(struct parser *ps, struct var *v, char *text, int line)
+{
+	const char *p = ps->p, *end = ps->end;
+	int outer = ps->line, r;
+
+	ps->p = text;
+	ps->end = text + strlen(text);
+	ps->line = line;
+	r = array(ps, v);
+	if (r == 0 && ps->p != ps->end)
+		r = fail(ps, line, "unexpected text after the list of %s",
+		    v->name);
+	ps->p = p;
+	ps->end = end;
+	ps->line = outer;
+	free(text);
+	return r;
+}
+
+/* NAME=VALUE or NAME+=VALUE, ps->p after the operator. */
+static int
+assign(struct parser *ps, const char *name, int line, bool append,
+    unsigned attrs)
+{
+	struct sbuf b = {0};
+	struct var *v;
+	size_t len;
+	char *text;
+
+	if ((v = var_get(ps, name, line)) == NULL)
+		return -1;
+	v->line = line;
+	v->integer |= (attrs & ATTR_INTEGER) != 0;
+	if (append && v->integer)
+		return failf(ps, line,
+		    "%s+= adds, as %s is an integer: opt cannot tell the sum",
+		    name, name);
+	if (ps->p < ps->end && *ps->p == '(') {
+		if (!append || !v->array)
+			var_clear(v);
+		v->array = v->set = true;
+		return array(ps, v);
+	}
+	/* Read first: X=$X.suffix sees the old X. */
+	if (word(ps, &b) == -1) {
+		free(b.s);
+		return -1;
+	}
+	if ((text = take(&b)) == NULL)
+		return oom(ps);
+	len = strlen(text);
+	if ((attrs & ATTR_ARRAY) && !append && len >= 2 && text[0] == '(' &&
+	    text[len - 1] == ')') {
+		var_clear(v);
+		v->array = v->set = true;
+		return array_string(ps, v, text, line);
+	}
+	if (v->array) {
+		/* As in bash: NAME=x sets item 0, NAME+=x adds an item. */
+		if (append || v->nitems == 0)
+			return add_item(ps, v, text, line);
+		free(v->items[0].text);
+		v->items[0].text = text;
+		v->items[0].line = line;
+		return 0;
+	}
+	if (append && v->value != NULL) {
+		put(&b, v->value, strlen(v->value));
+		put(&b, text, len);
+		free(text);
+		if ((text = take(&b)) == NULL)
+			return oom(ps);
+	}
+	free(v->value);
+	v->value = text;
+	v->set = true;
+	return 0;
+}
+
+/*
+ * The flags of declare, typeset, export and readonly: those that only
+ * say how bash keeps a value (-i, -x, -r, -g...) are accepted, -a and -A
+ * make arrays, and the others (-f, -n, -l, -u, -p...) change what the
+ * file means: refused.
+ */
+static int
+flags(struct parser *ps, const char *builtin, int line, unsigned *attrs)
+{
+	for (;;) {
+		blanks(ps);
+		if (ps->p >= ps->end || (*ps->p != '-' && *ps->p != '+'))
+			return 0;
+		if (ps->p + 1 < ps->end && ps->p[0] == '-' && ps->p[1] == '-' &&
+		    (ps->p + 2 >= ps->end ||
+		        isspace((unsigned char)ps->p[2]))) {
+			ps->p += 2;
+			blanks(ps);
+			return 0;
+		}
+		bool minus = *ps->p == '-';
+
+		for (ps->p++; ps->p < ps->end &&
+		     !isspace((unsigned char)*ps->p) && *ps->p != ';';
+		     ps->p++) {
+			char c = *ps->p;
+			if ((c == 'a' || c == 'A') && minus)
+				*attrs |= ATTR_ARRAY;
+			else if (c == 'i' && minus)
+				*attrs |= ATTR_INTEGER;
+			else if (!isalpha((unsigned char)c) ||
+			    strchr("aAgirtxI", c) == NULL)
+				return failf(ps, line,
+				    "'%s -%c' is not an assignment opt can "
+				    "read",
+				    builtin,
+				    isprint((unsigned char)c) ? c : '?');
+		}
+	}
+}
+
+static bool
+is_builtin(const char *name)
+{
+	return strcmp(name, "declare") == 0 || strcmp(name, "typeset") == 0 ||
+	    strcmp(name, "export") == 0 || strcmp(name, "readonly") == 0;
+}
+
+/* An operator = or += at p, skipped. */
+static bool
+assign_op(struct parser *ps, bool *append)
+{
+	*append = ps->p + 1 < ps->end && ps->p[0] == '+' && ps->p[1] == '=';
+	if (*append || (ps->p < ps->end && *ps->p == '=')) {
+		ps->p += *append ? 2 : 1;
+		return true;
+	}
+	return false;
+}
+
+static int
+not_assignment(struct parser *ps, int line)
+{
+	const char *eol = memchr(ps->p, '\n', (size_t)(ps->end - ps->p));
+	char text[64];
+
+	snprintf(text, sizeof(text), "%.*s",
+	    (int)((eol ? eol : ps->end) - ps->p), ps->p);
+	return fail(ps, line, "'%s' is not an assignment", text);
+}
+
+/*
+ * NAME=VALUE ...: one or more assignments; or declare [FLAGS] NAME[=VALUE]
+ * ...: names with or without a value.  Anything else is a command.
+ */
 static int
 statement(struct parser *ps)
 {
-	struct sbuf b = {0};
-	char name[64];
-	struct var *v;
-	int line = ps->line, r;
+	char name[64], builtin[64], last[sizeof(name) + 1] = "";
+	bool decl = false, append;
+	unsigned attrs = 0;
+	int line = ps->line;
 	size_t n;
 
-	/* declare -a, typeset -i, export: their flags do not matter. */
+	n = name_at(ps, name, sizeof(name));
+	if (n > 0 && is_builtin(name) &&
+	    (ps->p + n >= ps->end || isspace((unsigned char)ps->p[n]) ||
+	        ps->p[n] == ';')) {
+		decl = true;
+		strlcpy(builtin, name, sizeof(builtin));
+		ps->p += n;
+		if (flags(ps, builtin, line, &attrs) == -1)
+			return -1;
+		if (at_end(ps))
+			return fail(ps, line, "'%s' names no variable",
+			    builtin);
+		n = name_at(ps, name, sizeof(name));
+	}
 	for (;;) {
-		const char *s = ps->p;
-		for (n = 0;
-		     s + n < ps->end && name_char((unsigned char)s[n], n == 0);
-		     n++)
-			;
-		if (n == 0 || n >= sizeof(name)) {
-			const char *eol =
-			    memchr(s, '\n', (size_t)(ps->end - s));
-			char text[64];
-			snprintf(text, sizeof(text), "%.*s",
-			    (int)((eol ? eol : ps->end) - s), s);
-			return fail(ps, line, "'%s' is not an assignment",
-			    text);
-		}
-		memcpy(name, s, n);
-		name[n] = '\0';
-		ps->p = s + n;
-		if (ps->p < ps->end && *ps->p == '=')
-			break;
-		if (strcmp(name, "declare") != 0 &&
-		    strcmp(name, "typeset") != 0 &&
-		    strcmp(name, "export") != 0 &&
-		    strcmp(name, "readonly") != 0)
+		if (n == 0 && last[0] != '\0')
+			return fail(ps, line, "unexpected text after %s", last);
+		if (n == 0)
+			return not_assignment(ps, line);
+		ps->p += n;
+		if (assign_op(ps, &append)) {
+			if (assign(ps, name, line, append, attrs) == -1)
+				return -1;
+			snprintf(last, sizeof(last), "%s=", name);
+		} else if (decl) {
+			struct var *v = var_get(ps, name, line);
+			if (v == NULL)
+				return -1;
+			if (!v->set)
+				v->array = (attrs & ATTR_ARRAY) != 0;
+			v->integer |= (attrs & ATTR_INTEGER) != 0;
+			strlcpy(last, name, sizeof(last));
+		} else if (last[0] != '\0') {
+			return fail(ps, line, "unexpected text after %s", last);
+		} else {
 			return fail(ps, line, "'%s' is not an assignment",
 			    name);
+		}
 		blanks(ps);
-		while (ps->p < ps->end && *ps->p == '-') {
-			while (
-			    ps->p < ps->end && !isspace((unsigned char)*ps->p))
-				ps->p++;
-			blanks(ps);
-		}
+		if (at_end(ps))
+			break;
+		n = name_at(ps, name, sizeof(name));
 	}
-	ps->p++; /* = */
-	if ((v = lookup(ps, name)) == NULL) {
-		if (ps->nvars == MAX_VARS)
-			return fail(ps, line, "too many variables%s", NULL);
-		v = &ps->vars[ps->nvars++];
-		strlcpy(v->name, name, sizeof(v->name));
-	}
-	v->line = line;
-	if (ps->p < ps->end && *ps->p == '(') {
-		free(v->value);
-		v->value = NULL;
-		while (v->nitems > 0)
-			free(v->items[--v->nitems]);
-		v->array = true;
-		if (v->items == NULL &&
-		    (v->items = calloc(MAX_ITEMS, sizeof(*v->items))) == NULL)
-			return opt_error_set(ps->e, EX_OSERR, "out of memory");
-		if (array(ps, v) == -1)
-			return -1;
-	} else {
-		/* Read first: X=$X.suffix sees the old X. */
-		if ((r = word(ps, &b)) == -1) {
-			free(b.s);
-			return -1;
-		}
-		free(v->value);
-		while (v->nitems > 0)
-			free(v->items[--v->nitems]);
-		v->array = false;
-		if ((v->value = take(&b)) == NULL)
-			return opt_error_set(ps->e, EX_OSERR, "out of memory");
-	}
-	blanks(ps);
 	if (ps->p < ps->end && *ps->p == '#')
 		comment(ps);
-	if (ps->p < ps->end && *ps->p != '\n' && *ps->p != ';')
-		return fail(ps, line, "unexpected text after %s=", name);
 	return 0;
 }
 
@@ -359,6 +766,9 @@ parse(struct parser *ps)
 			ps->p++;
 		} else if (c == ' ' || c == '\t' || c == ';' || c == '\r') {
 			ps->p++;
+		} else if (c == '\\' && ps->p + 1 < ps->end &&
+		    ps->p[1] == '\n') {
+			blanks(ps);
 		} else if (c == '#') {
 			comment(ps);
 		} else if (statement(ps) == -1) {
@@ -374,9 +784,7 @@ free_vars(struct parser *ps)
 	size_t i;
 
 	for (i = 0; i < ps->nvars; i++) {
-		free(ps->vars[i].value);
-		while (ps->vars[i].nitems > 0)
-			free(ps->vars[i].items[--ps->vars[i].nitems]);
+		var_clear(&ps->vars[i]);
 		free(ps->vars[i].items);
 	}
 }
@@ -391,12 +799,86 @@ bad_value(struct parser *ps, const struct var *v)
 	return -1;
 }
 
-/* "L [BIND:]LISTEN:PRINTER:PORT # description", as mast gave ssh -L. */
-static int
-forward(struct parser *ps, const struct var *v, const char *item,
-    struct opt_legacy *out, char *bind, size_t bindlen)
+/* mast's {{HOST}} in a value: a template, or add-host did not fill it. */
+static const char *
+placeholder(const char *s)
 {
-	char spec[512], *desc = NULL, *p, *f[4];
+	const char *p, *q;
+
+	for (p = strstr(s, "{{"); p != NULL; p = strstr(p + 1, "{{")) {
+		for (q = p + 2; *q == '_' || isupper((unsigned char)*q); q++)
+			;
+		if (q > p + 2 && q[0] == '}' && q[1] == '}')
+			return p;
+	}
+	return NULL;
+}
+
+static int
+unfilled(struct parser *ps, const struct var *v, int line, const char *s)
+{
+	const char *p = placeholder(s);
+	char q[OPT_QUOTE_BUF];
+
+	/* The first templates' placeholders were bare words. */
+	if (p == NULL && strcmp(v->name, "RemoteHost") == 0 &&
+	    (strcmp(s, "CUSTOMER_HOST") == 0 || strcmp(s, "HOST") == 0))
+		p = s;
+	if (p == NULL)
+		return 0;
+	return failf(ps, line,
+	    "%s holds '%s', a placeholder of mast's template that "
+	    "'make add-host' fills in: this file is a template, not a site",
+	    v->name, opt_quote(q, sizeof(q), s));
+}
+
+/* A rule opt cannot make: refused, or with --partial skipped and listed. */
+static int
+refuse_rule(struct parser *ps, int line, const struct opt_error *why)
+{
+	struct opt_legacy *out = ps->out;
+	struct opt_legacy_skip *ns;
+	struct opt_error said;
+
+	if (why->status == EX_OSERR) {
+		*ps->e = *why;
+		return -1;
+	}
+	if (!(ps->flags & OPT_LEGACY_PARTIAL))
+		return opt_error_set(ps->e, EX_DATAERR,
+		    "%s:%d: %s; nothing imported (--partial skips such "
+		    "rules)",
+		    ps->file, line, why->text);
+	if ((ns = reallocarray(out->skipped, out->nskipped + 1, sizeof(*ns))) ==
+	    NULL)
+		return oom(ps);
+	out->skipped = ns;
+	ns += out->nskipped++;
+	ns->line = line;
+	opt_error_set(&said, EX_DATAERR, "%s:%d: %s", ps->file, line,
+	    why->text);
+	strlcpy(ns->text, said.text, sizeof(ns->text));
+	return 0;
+}
+
+/* The error of a validator on a rule, as "ForwardPort: ...". */
+static int
+bad_rule(struct opt_error *e)
+{
+	opt_error_prefix(e, "ForwardPort: ");
+	e->status = EX_DATAERR;
+	return -1;
+}
+
+/*
+ * "L [BIND:]LISTEN:PRINTER:PORT # description", as mast gave ssh -L,
+ * into a channel; -1 with why it cannot be one in e.
+ */
+static int
+forward(const char *item, struct opt_legacy *out, char *bind, size_t bindlen,
+    struct opt_error *e)
+{
+	char spec[512], *desc = NULL, *p, *f[4], q[OPT_QUOTE_BUF];
 	struct opt_channel c;
 	int nf = 0, i;
 	size_t j;
@@ -413,6 +895,13 @@ forward(struct parser *ps, const struct var *v, const char *item,
 	p = spec + strspn(spec, " \t");
 	if (*p == '-')
 		p++;
+	if ((*p == 'R' || *p == 'D') &&
+	    (p[1] == '\0' || isspace((unsigned char)p[1])))
+		return opt_error_set(e, EX_DATAERR,
+		    "ForwardPort '%s' is %s, which opt cannot make",
+		    opt_quote(q, sizeof(q), item),
+		    *p == 'R' ? "a remote forward (ssh -R)"
+		              : "a SOCKS proxy (ssh -D)");
 	if (*p == 'L' && isspace((unsigned char)p[1]))
 		p += 1 + strspn(p + 1, " \t");
 	for (j = strlen(p); j > 0 && isspace((unsigned char)p[j - 1]); j--)
@@ -439,26 +928,27 @@ forward(struct parser *ps, const struct var *v, const char *item,
 			break;
 		*cut = '\0';
 	}
-	if (nf < 3)
-		return fail(ps, v->line,
-		    "ForwardPort '%s' is not "
-		    "[BIND:]PORT:PRINTER:PORT",
-		    item);
-	if (opt_parse_port("listen port", f[2], &c.listen, ps->e) == -1 ||
-	    opt_channel_set(&c, "printer", f[1], ps->e) == -1 ||
-	    opt_parse_port("printer port", f[0], &c.printer_port, ps->e) == -1)
-		return bad_value(ps, v);
-	if (nf == 4 && *f[3] != '\0' && strcmp(f[3], "*") != 0) {
-		const char *addr =
-		    strcmp(f[3], "localhost") == 0 ? "127.0.0.1" : f[3];
-		if (opt_valid_addr(addr, ps->e) == -1)
-			return bad_value(ps, v);
+	if (nf < 3 || (nf == 4 && f[3] != p && *p != '\0'))
+		return opt_error_set(e, EX_DATAERR,
+		    "ForwardPort '%s' is not [BIND:]PORT:PRINTER:PORT",
+		    opt_quote(q, sizeof(q), item));
+	if (opt_parse_port("listen port", f[2], &c.listen, e) == -1 ||
+	    opt_channel_set(&c, "printer", f[1], e) == -1 ||
+	    opt_parse_port("printer port", f[0], &c.printer_port, e) == -1)
+		return bad_rule(e);
+	/* ssh -L: '*' and an empty address are every interface. */
+	if (nf == 4) {
+		const char *addr = *f[3] == '\0' || strcmp(f[3], "*") == 0
+		    ? "0.0.0.0"
+		    : strcmp(f[3], "localhost") == 0 ? "127.0.0.1"
+		                                     : f[3];
+		if (opt_valid_addr(addr, e) == -1)
+			return bad_rule(e);
 		if (*bind != '\0' && strcmp(bind, addr) != 0)
-			return fail(ps, v->line,
-			    "ForwardPort binds '%s', "
-			    "unlike the ones before: a site "
-			    "has one bind address",
-			    addr);
+			return opt_error_set(e, EX_DATAERR,
+			    "ForwardPort binds '%s', unlike the ones before: "
+			    "a site has one bind address",
+			    opt_quote(q, sizeof(q), f[3]));
 		strlcpy(bind, addr, bindlen);
 	}
 	if (desc != NULL) {
@@ -466,15 +956,28 @@ forward(struct parser *ps, const struct var *v, const char *item,
 		for (j = strlen(desc);
 		     j > 0 && isspace((unsigned char)desc[j - 1]); j--)
 			desc[j - 1] = '\0';
-		if (opt_channel_set(&c, "description", desc, ps->e) == -1)
-			return bad_value(ps, v);
+		if (opt_channel_set(&c, "description", desc, e) == -1)
+			return bad_rule(e);
 	}
 	for (i = 0; (size_t)i < out->channels.n; i++)
 		if (out->channels.v[i].listen == c.listen)
-			return fail(ps, v->line,
-			    "ForwardPort listens twice on port %s", f[2]);
-	if (opt_channels_add(&out->channels, &c, ps->e) == NULL)
+			return opt_error_set(e, EX_DATAERR,
+			    "ForwardPort listens twice on port %d", c.listen);
+	if (opt_channels_add(&out->channels, &c, e) == NULL)
 		return -1;
+	return 0;
+}
+
+static int
+rule(struct parser *ps, const struct var *v, const char *text, int line,
+    char *bind, size_t bindlen)
+{
+	struct opt_error why;
+
+	if (unfilled(ps, v, line, text) == -1)
+		return -1;
+	if (forward(text, ps->out, bind, bindlen, &why) == -1)
+		return refuse_rule(ps, line, &why);
 	return 0;
 }
 
@@ -497,12 +1000,14 @@ map_var(struct parser *ps, struct var *v, struct opt_legacy *out, char *bind,
 	bool on;
 	size_t i;
 
+	if (!v->set)
+		return 0; /* declared, never given a value */
 	if (strcmp(v->name, "ForwardPort") == 0) {
 		if (!v->array)
-			return forward(ps, v, v->value, out, bind, bindlen);
+			return rule(ps, v, v->value, v->line, bind, bindlen);
 		for (i = 0; i < v->nitems; i++)
-			if (forward(ps, v, v->items[i], out, bind, bindlen) ==
-			    -1)
+			if (rule(ps, v, v->items[i].text, v->items[i].line,
+			        bind, bindlen) == -1)
 				return -1;
 		return 0;
 	}
@@ -513,6 +1018,8 @@ map_var(struct parser *ps, struct var *v, struct opt_legacy *out, char *bind,
 		    "%s is a list; nothing in mast made "
 		    "it one",
 		    v->name);
+	if (unfilled(ps, v, v->line, v->value) == -1)
+		return -1;
 	for (i = 0; i < sizeof(direct) / sizeof(direct[0]); i++)
 		if (strcmp(v->name, direct[i].mast) == 0)
 			return opt_site_set(&out->site, direct[i].key, v->value,
@@ -561,9 +1068,19 @@ map_var(struct parser *ps, struct var *v, struct opt_legacy *out, char *bind,
 	return fail(ps, v->line, "mast's %s has no place in opt", v->name);
 }
 
+void
+opt_legacy_free(struct opt_legacy *lg)
+{
+	opt_channels_free(&lg->channels);
+	free(lg->skipped);
+	lg->skipped = NULL;
+	lg->nskipped = 0;
+}
+
 int
 opt_legacy_parse(const char *file, const char *site, const char *text,
-    const struct opt_defaults *d, struct opt_legacy *out, struct opt_error *e)
+    unsigned flags, const struct opt_defaults *d, struct opt_legacy *out,
+    struct opt_error *e)
 {
 	struct parser *ps = calloc(1, sizeof(*ps));
 	char bind[OPT_ADDR_MAX] = "";
@@ -576,12 +1093,16 @@ opt_legacy_parse(const char *file, const char *site, const char *text,
 	ps->end = text + strlen(text);
 	ps->line = 1;
 	ps->file = file;
+	ps->flags = flags;
+	ps->out = out;
 	ps->e = e;
 	out->site = d->site;
 	strlcpy(out->site.id, site, sizeof(out->site.id));
 	out->site.host[0] = '\0';
 	out->site.description[0] = '\0';
 	out->throttle = d->throttle;
+	out->skipped = NULL;
+	out->nskipped = 0;
 	opt_channels_init(&out->channels, site);
 	if (parse(ps) == -1)
 		goto out;
@@ -598,7 +1119,7 @@ opt_legacy_parse(const char *file, const char *site, const char *text,
 	r = 0;
 out:
 	if (r == -1)
-		opt_channels_free(&out->channels);
+		opt_legacy_free(out);
 	free_vars(ps);
 	free(ps);
 	return r;

@@ -1,8 +1,10 @@
 #!/bin/bash
 # mast-utils (etc/mast-utils.mk), mast's make interface over the opt
-# tools: every target with its variables and without, values that reach
-# the tools as one argument each and never run, and a makefile that
-# reads nothing but itself.
+# tools: every target with its variables and without, printing mast's
+# lines in mast's printf formats (checked here against those formats,
+# written out), values that reach the tools as one argument each and
+# never run, and a makefile that reads nothing but itself.
+# mast-compat.t runs OPT's daemon's calls over running tunnels.
 . "$(dirname "$0")/lib.sh"
 
 mk=$top/etc/mast-utils.mk
@@ -50,16 +52,25 @@ NAME=nautilus REMOTE_HOST=10.0.0.1 refused 2 'mast-utils: add-host: NAME= is mis
 	"the environment is not the command line (as with mast)" -- mu add-host
 refused 2 "No rule to make target 'frobnicate'" "an unknown target" -- mu frobnicate
 
+# mast's formats, as its makefile printed them (printf of bash, here
+# of the shell: they count bytes alike).
+host_line() { printf '\t%-50s%s\n' "$1" "$2"; }
+rule_line() { printf '\t%-45s%-15s\t%s\n' "$1" "$2" "# $3"; }
+said_line() { printf '\t%-50s\t%s\n' "$1" "$2"; }
+
 # --- every target, with good variables ------------------------------------
 succeeds "add-host" -- mu add-host NAME=nautilus REMOTE_HOST=203.0.113.10
-is "$out" "nautilus: added, opt@203.0.113.10 port 22" "add-host says what opt-site add says"
+is "$out" "$(printf 'Adding host…\n\t%-50s%s\t%s' nautilus ' 203.0.113.10' added)" \
+	"add-host: mast's two lines"
 succeeds "add-host INTERACTIVE=false, no terminal" -- \
 	mu add-host NAME=ship REMOTE_HOST=ship.example.net INTERACTIVE=false </dev/null
-is "$out" "ship: added, opt@ship.example.net port 22" "INTERACTIVE=false: the same, no question"
-run opt-site list -H
-sites=$out
+is "$out" "$(printf 'Adding host…\n\t%-50s%s\t%s' ship ' ship.example.net' added)" \
+	"INTERACTIVE=false: the same, no question"
+[ -f "$MAST_CONFIG_DIR/ship/site.conf" ]
+ok $? "...and the site is made (opt-site add)"
 succeeds "list-hosts" -- mu list-hosts
-is "$out" "$sites" "list-hosts: opt-site list -H"
+is "$out" "$(host_line nautilus 203.0.113.10; host_line ship ship.example.net)" \
+	"list-hosts: mast's line for each site, sorted"
 
 run mu add-host NAME=nautilus REMOTE_HOST=203.0.113.11
 is "$rc" 2 "add-host of an existing site fails"
@@ -69,22 +80,36 @@ run mu add-host 'NAME=Bad Name' REMOTE_HOST=10.0.0.1
 like "$rc:$err" "^2:opt-site: site 'Bad Name' is not a valid site id" "a bad NAME is opt-site's to refuse"
 
 succeeds "add-channel" -- mu add-channel NAME=nautilus PRINTER=192.168.1.20 'DESC=Accounting HP'
-like "$out" '^nautilus: channel 1: port [0-9]+ -> 192.168.1.20:9100$' "add-channel says the port"
+p1=$(opt-channel list -H nautilus | awk -F '\t' '$2 == 1 { print $3 }')
+is "$out" "$(printf 'Adding channel…\n'; said_line "L *:$p1:192.168.1.20:9100 # Accounting HP" added)" \
+	"add-channel: mast's rule, with the port opt-channel gave"
 succeeds "add-channel with PRINTER:PORT, no DESC" -- mu add-channel NAME=nautilus PRINTER=192.168.1.21:9101
+p2=$(opt-channel list -H nautilus | awk -F '\t' '$2 == 2 { print $3 }')
+is "$out" "$(printf 'Adding channel…\n'; said_line "L *:$p2:192.168.1.21:9101 # " added)" \
+	"add-channel without DESC: mast's empty comment"
 succeeds "add-channel to another site" -- mu add-channel NAME=ship PRINTER=10.1.1.5 INTERACTIVE=false
-run opt-channel list -H
-all=$out
+p3=$(opt-channel list -H ship | awk -F '\t' '$2 == 1 { print $3 }')
 succeeds "list-channels" -- mu list-channels
-is "$out" "$all" "list-channels without NAME: every site's (opt-channel list -H)"
+is "$out" "$(host_line nautilus 203.0.113.10
+	rule_line "L *:$p1:192.168.1.20:9100" 1 'Accounting HP'
+	rule_line "L *:$p2:192.168.1.21:9101" 2 ''
+	host_line ship ship.example.net
+	rule_line "L *:$p3:10.1.1.5:9100" 1 '')" \
+	"list-channels without NAME: each site's line, then its rules with opt's ids"
 succeeds "list-channels NAME=" -- mu list-channels NAME=nautilus
-is "$(printf '%s\n' "$out" | cut -f 1,2,4,5,6 | tr '\t' ' ')" \
-	"$(printf 'nautilus 1 192.168.1.20 9100 Accounting HP\nnautilus 2 192.168.1.21 9101 ')" \
-	"list-channels NAME=: that site's channels only"
+is "$out" "$(rule_line "L *:$p1:192.168.1.20:9100" 1 'Accounting HP'
+	rule_line "L *:$p2:192.168.1.21:9101" 2 '')" \
+	"list-channels NAME=: that site's rules only, no site line"
+succeeds "list-channels ' NAME=' (a space first, as OPT's daemon gives it)" -- \
+	mu list-channels ' NAME=nautilus'
+is "$out" "$(rule_line "L *:$p1:192.168.1.20:9100" 1 'Accounting HP'
+	rule_line "L *:$p2:192.168.1.21:9101" 2 '')" "...the same"
 run mu list-channels NAME=nowhere
 like "$rc:$err" "^2:opt-channel: nowhere: no such site" "list-channels of no such site fails"
 
 succeeds "remove-channel" -- mu remove-channel NAME=nautilus ID=1
-like "$out" '^nautilus: channel 1 removed, port [0-9]+ is free$' "remove-channel says so"
+is "$out" "$(printf 'Removing channel…\n'; said_line "L *:$p1:192.168.1.20:9100 # Accounting HP" removed)" \
+	"remove-channel ID=1: the id list-channels showed; mast's line"
 run mu remove-channel NAME=nautilus ID=1
 like "$rc:$err" "^2:opt-channel: nautilus: channel 1: no such channel" "removing it again fails"
 run mu remove-channel NAME=nautilus ID=one
@@ -94,11 +119,11 @@ mkdir -p "$MAST_LOG_DIR"
 : >"$MAST_LOG_DIR/nautilus.log"
 : >"$MAST_LOG_DIR/ship.log"
 succeeds "list-logs" -- mu list-logs
-is "$out" "$(printf 'nautilus\t%s\nship\t%s' "$MAST_LOG_DIR/nautilus.log" "$MAST_LOG_DIR/ship.log")" \
-	"list-logs: SITE TAB FILE"
+is "$out" "$(host_line nautilus.log "$MAST_LOG_DIR/nautilus.log"; host_line ship.log "$MAST_LOG_DIR/ship.log")" \
+	"list-logs: mast's line for each log, its name and its path"
 
 succeeds "remove-host" -- mu remove-host NAME=ship
-is "$out" "ship: removed" "remove-host says so"
+is "$out" "$(printf 'Removing host…\n\t ship\t\tdone')" "remove-host: mast's lines"
 [ ! -e "$MAST_CONFIG_DIR/ship" ]
 ok $? "the site is gone"
 run mu remove-host NAME=ship INTERACTIVE=false
@@ -109,32 +134,35 @@ mkdir "$T/fakebin"
 for tool in opt-site opt-channel; do
 	cat >"$T/fakebin/$tool" <<-'EOF'
 	#!/bin/sh
-	{ echo "${0##*/} $#"; for a; do printf '<%s>\n' "$a"; done; } >"$ARGS_FILE"
+	{ echo "${0##*/} $#"; for a; do printf '<%s>\n' "$a"; done; } >>"$ARGS_FILE"
 	EOF
 	chmod +x "$T/fakebin/$tool"
 done
 export ARGS_FILE=$T/args
+# args TARGET VARIABLES...: each tool the target ran, and its arguments.
 args() { rm -f "$ARGS_FILE"; OPT_BIN=$T/fakebin mu "$@" >/dev/null 2>&1; cat "$ARGS_FILE" 2>/dev/null; }
 
 evil_name='nau tilus; touch '$T'/pwned-1'
 evil_host='$(touch '$T'/pwned-2)'
 evil_printer='`touch '$T'/pwned-3` $(shell touch '$T'/pwned-4)'
 evil_desc="It's \"q\"; \$(touch $T/pwned-5) \$\$HOME \${HOME} \$(NAME) -x"
+show() { printf 'opt-site 4\n<show>\n<-H>\n<-->\n<%s>' "$1"; }
 is "$(args add-host "NAME=$evil_name" "REMOTE_HOST=$evil_host")" \
-	"$(printf 'opt-site 4\n<add>\n<-->\n<%s>\n<%s>' "$evil_name" "$evil_host")" \
+	"$(printf 'opt-site 5\n<add>\n<-q>\n<-->\n<%s>\n<%s>' "$evil_name" "$evil_host")" \
 	"add-host: NAME and REMOTE_HOST as two arguments, unchanged"
 is "$(args add-channel "NAME=$evil_name" "PRINTER=$evil_printer" "DESC=$evil_desc")" \
-	"$(printf 'opt-channel 5\n<add>\n<--description=%s>\n<-->\n<%s>\n<%s>' \
-		"$evil_desc" "$evil_name" "$evil_printer")" \
-	"add-channel: DESC, NAME and PRINTER, one argument each, unchanged"
+	"$(printf 'opt-channel 6\n<add>\n<-q>\n<--description=%s>\n<-->\n<%s>\n<%s>\n' \
+		"$evil_desc" "$evil_name" "$evil_printer"
+	printf 'opt-channel 4\n<list>\n<-H>\n<-->\n<%s>\n' "$evil_name"; show "$evil_name")" \
+	"add-channel: DESC, NAME and PRINTER, one argument each, unchanged; then the new rule's listing"
 is "$(args remove-channel NAME=-x 'ID=1; touch x')" \
-	"$(printf 'opt-channel 4\n<remove>\n<-->\n<-x>\n<1; touch x>')" \
+	"$(printf 'opt-channel 4\n<list>\n<-H>\n<-->\n<-x>\nopt-channel 5\n<remove>\n<-q>\n<-->\n<-x>\n<1; touch x>\n'; show -x)" \
 	"remove-channel: a NAME like an option comes after --"
 is "$(args remove-host "NAME=$evil_name")" \
-	"$(printf 'opt-site 4\n<remove>\n<--force>\n<-->\n<%s>' "$evil_name")" \
+	"$(printf 'opt-site 5\n<remove>\n<-q>\n<--force>\n<-->\n<%s>' "$evil_name")" \
 	"remove-host: opt-site remove --force -- NAME"
 is "$(args list-channels "NAME=$evil_host")" \
-	"$(printf 'opt-channel 4\n<list>\n<-H>\n<-->\n<%s>' "$evil_host")" \
+	"$(printf 'opt-channel 4\n<list>\n<-H>\n<-->\n<%s>\n' "$evil_host"; show "$evil_host")" \
 	"list-channels: NAME as one argument"
 is "$(args list-hosts)" "$(printf 'opt-site 2\n<list>\n<-H>')" "list-hosts: opt-site list -H"
 is "$(ls "$T" | grep -c pwned)" 0 "nothing in the values ran"
@@ -145,6 +173,12 @@ succeeds "add-channel with a hostile DESC" -- \
 run opt-channel list -H nautilus
 is "$(printf '%s\n' "$out" | awk -F '\t' '$4 == "192.168.1.30" { print $6 }')" "$evil_desc" \
 	"the description is stored as given, byte for byte"
+p4=$(printf '%s\n' "$out" | awk -F '\t' '$4 == "192.168.1.30" { print $3 }')
+id4=$(printf '%s\n' "$out" | awk -F '\t' '$4 == "192.168.1.30" { print $2 }')
+run mu list-channels NAME=nautilus
+is "$(printf '%s\n' "$out" | grep 192.168.1.30)" \
+	"$(rule_line "L *:$p4:192.168.1.30:9100" "$id4" "It's \"q\"; \$(touch $T/pwned-5) \$\$HOME \${HOME} \$(NAME) -x")" \
+	"list-channels shows it as mast did: blanks squeezed, each # a space (none here)"
 is "$(ls "$T" | grep -c pwned)" 0 "nothing in it ran"
 
 # --- nothing of this file can be replaced from the command line ----------

@@ -21,8 +21,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	memcpy(text, data, len);
 	text[len] = '\0';
 	opt_defaults_builtin(&d);
-	if (opt_legacy_parse("fuzz", "site", text, &d, &lg, &e) == 0)
-		opt_channels_free(&lg.channels);
+	if (opt_legacy_parse("fuzz", "site", text, OPT_LEGACY_PARTIAL, &d, &lg,
+	        &e) == 0)
+		opt_legacy_free(&lg);
+	if (opt_legacy_parse("fuzz", "site", text, 0, &d, &lg, &e) == 0)
+		opt_legacy_free(&lg);
 	opt_legacy_looks_like(text);
 	free(text);
 	return 0;
