@@ -161,3 +161,13 @@ got_job() {
 }
 
 sha() { sha256sum <"$1" | cut -d' ' -f1; }
+# shas DIR: the sorted checksums of DIR's complete jobs.
+shas() {
+	local f
+	for f in "$1"/job-*; do
+		case $f in *.part | *.cut) continue ;; esac
+		[ -f "$f" ] && sha "$f"
+	done | sort
+}
+# njobs_done DIR N: DIR holds N complete jobs or more.
+njobs_done() { [ "$(shas "$1" | grep -c '')" -ge "$2" ]; }

@@ -71,7 +71,7 @@ fi
 ok $? "nothing on stdout"
 
 # The library has no abort(): a fatal error is logged and returned.
-aborts=$(cd "$top" && grep -n 'abort *(' lib/*.c lib/*.h)
+aborts=$(cd "$top" && grep -nE '(^|[^_[:alnum:]])abort *\(' lib/*.c lib/*.h)
 is "$aborts" "" "no abort() in lib/"
 
 # The site can be started again afterwards (nothing stale is left).

@@ -10,15 +10,6 @@
 
 PORT_LO=$((22000 + RANDOM % 9000)) PORT_HI=$((PORT_LO + 40))
 
-# shas DIR: the sorted checksums of DIR's complete jobs.
-shas() {
-	local f
-	for f in "$1"/job-*; do
-		case $f in *.part | *.cut) continue ;; esac
-		[ -f "$f" ] && sha "$f"
-	done | sort
-}
-njobs_done() { [ "$(shas "$1" | grep -c '')" -ge "$2" ]; }
 
 need_sshd
 

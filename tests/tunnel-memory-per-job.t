@@ -59,14 +59,6 @@ settled() {
 		[ "$w" = "$v" ] || return 1
 	done
 }
-# shas DIR: the sorted checksums of DIR's complete jobs.
-shas() {
-	local f
-	for f in "$1"/job-*; do
-		case $f in *.part | *.cut) continue ;; esac
-		[ -f "$f" ] && sha "$f"
-	done | sort
-}
 # stalled: the jobs the stalled printer has open.
 stalled() { find "$T/stall" -name 'job-*.part' | wc -l; }
 stalled_ge() { [ "$(stalled)" -ge "$1" ]; }

@@ -15,15 +15,6 @@ SIZE=33554432
 NJOBS=8
 IDLE=7
 
-# shas DIR: the sorted checksums of DIR's complete jobs.
-shas() {
-	local f
-	for f in "$1"/job-*; do
-		case $f in *.part | *.cut) continue ;; esac
-		[ -f "$f" ] && sha "$f"
-	done | sort
-}
-njobs_done() { [ "$(shas "$1" | grep -c '')" -ge "$2" ]; }
 # rekeys: how many key exchanges the sshd has finished (the first one
 # of each connection included).
 rekeys() { grep -c 'SSH2_MSG_NEWKEYS received' "$T/sshd/log"; }

@@ -17,15 +17,6 @@ PORT_LO=$((22000 + RANDOM % 9000)) PORT_HI=$((PORT_LO + 40))
 SIZE=16777216
 NJOBS=8
 
-# shas DIR: the sorted checksums of DIR's complete jobs.
-shas() {
-	local f
-	for f in "$1"/job-*; do
-		case $f in *.part | *.cut) continue ;; esac
-		[ -f "$f" ] && sha "$f"
-	done | sort
-}
-njobs_done() { [ "$(shas "$1" | grep -c '')" -ge "$2" ]; }
 jobs_logged() { [ "$(log | grep -c 'event=job-done ')" -ge "$1" ]; }
 
 need_sshd
