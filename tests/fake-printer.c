@@ -1,9 +1,11 @@
 /*
  * fake-printer: a raw (port 9100) printer for the tests.  Listens on
- * 127.0.0.1, stores each job (one connection) as DIR/job-N once the
- * client has sent EOF (DIR/job-N.part while it arrives), then sends the
- * --reply text, as raw printers report status after the end of a job,
- * and closes.
+ * 127.0.0.1, stores each job (one connection) as DIR/job-N.part while it
+ * arrives; once the client has sent EOF, sends the --reply text, then the
+ * --reply-file, as raw printers report status after the end of a job,
+ * renames the job to DIR/job-N and closes.  A reply is written as the
+ * client takes it, without blocking: a client that does not read its
+ * reply holds up only its own job.
  *
  * usage: fake-printer -d DIR [-p PORT] [--reply TEXT] [--reply-file F]
  *                     [--stall] [--close-after N] [--read-delay MS]
@@ -31,56 +33,87 @@ struct job {
 	int out;
 	int n;
 	long long bytes;
+	int replying; /* EOF seen, the reply is being sent */
+	size_t text_off; /* of --reply sent */
+	int rf; /* --reply-file, or -1 */
+	off_t file_off; /* of it sent */
 };
 
 static const char *dir, *reply, *reply_file;
 static int stall, read_delay;
 static long long close_after = -1;
 
-static int
-send_all(int fd, const char *p, size_t len)
+static void
+job_name(const struct job *j, const char *suffix, char *buf, size_t len)
 {
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
+	snprintf(buf, len, "%s/job-%d%s", dir, j->n, suffix);
+}
+
+static void
+done(struct job *j, const char *suffix)
+{
+	char part[4096], name[4096];
+
+	job_name(j, ".part", part, sizeof(part));
+	job_name(j, suffix, name, sizeof(name));
+	rename(part, name);
+	if (j->rf != -1)
+		close(j->rf);
+	j->rf = -1;
+	j->replying = 0;
+	close(j->fd);
+	j->fd = -1;
+}
+
+/* Sends what the client takes of the reply now; the job is done once
+ * all of it went (or the client is gone). */
+static void
+reply_more(struct job *j)
+{
+	char buf[65536];
+
+	for (;;) {
+		const char *p;
+		ssize_t n, w;
+
+		if (reply != NULL && j->text_off < strlen(reply)) {
+			p = reply + j->text_off;
+			n = (ssize_t)(strlen(reply) - j->text_off);
+		} else if (j->rf != -1) {
+			n = pread(j->rf, buf, sizeof(buf), j->file_off);
+			if (n <= 0)
+				break;
+			p = buf;
+		} else {
+			break;
+		}
+		w = write(j->fd, p, (size_t)n);
+		if (w == -1 && (errno == EAGAIN || errno == EINTR))
+			return; /* poll says when it takes more */
 		if (w <= 0)
-			return -1;
-		p += w;
-		len -= (size_t)w;
+			break;
+		if (p == buf)
+			j->file_off += w;
+		else
+			j->text_off += (size_t)w;
 	}
-	return 0;
+	done(j, "");
 }
 
 static void
 finish(struct job *j, int complete)
 {
-	char part[4096], done[4096];
-
-	snprintf(part, sizeof(part), "%s/job-%d.part", dir, j->n);
-	snprintf(done, sizeof(done), "%s/job-%d", dir, j->n);
 	close(j->out);
-	if (complete) {
-		int fl = fcntl(j->fd, F_GETFL);
-
-		fcntl(j->fd, F_SETFL, fl & ~O_NONBLOCK);
-		if (reply != NULL)
-			send_all(j->fd, reply, strlen(reply));
-		if (reply_file != NULL) {
-			char buf[65536];
-			ssize_t n;
-			int in = open(reply_file, O_RDONLY);
-			while (in != -1 && (n = read(in, buf, sizeof(buf))) > 0)
-				if (send_all(j->fd, buf, (size_t)n) == -1)
-					break;
-			if (in != -1)
-				close(in);
-		}
-		rename(part, done);
-	} else {
-		snprintf(done, sizeof(done), "%s/job-%d.cut", dir, j->n);
-		rename(part, done);
+	if (!complete) {
+		done(j, ".cut");
+		return;
 	}
-	close(j->fd);
-	j->fd = -1;
+	j->replying = 1;
+	j->text_off = 0;
+	j->file_off = 0;
+	j->rf = reply_file != NULL ? open(reply_file, O_RDONLY) : -1;
+	fcntl(j->fd, F_SETFL, fcntl(j->fd, F_GETFL) | O_NONBLOCK);
+	reply_more(j);
 }
 
 int
@@ -127,7 +160,7 @@ main(int argc, char **argv)
 		default:
 			fprintf(stderr,
 			    "usage: fake-printer -d DIR [-p PORT] "
-			    "[--reply TEXT] [--stall] "
+			    "[--reply TEXT] [--reply-file F] [--stall] "
 			    "[--close-after N] [--read-delay MS]\n");
 			return 64;
 		}
@@ -149,8 +182,11 @@ main(int argc, char **argv)
 	getsockname(ls, (struct sockaddr *)&sin, &sl);
 	printf("port %d\n", ntohs(sin.sin_port));
 	fflush(stdout);
-	for (i = 0; i < MAXCONN; i++)
+	for (i = 0; i < MAXCONN; i++) {
 		jobs[i].fd = -1;
+		jobs[i].rf = -1;
+		jobs[i].replying = 0;
+	}
 
 	for (;;) {
 		int n = 0, idx[MAXCONN];
@@ -162,7 +198,10 @@ main(int argc, char **argv)
 				continue;
 			idx[n - 1] = i;
 			pfd[n].fd = jobs[i].fd;
-			pfd[n++].events = stall ? 0 : POLLIN;
+			if (jobs[i].replying)
+				pfd[n++].events = POLLOUT;
+			else
+				pfd[n++].events = stall ? 0 : POLLIN;
 		}
 		if (poll(pfd, (nfds_t)n, -1) == -1 && errno != EINTR)
 			return 1;
@@ -188,6 +227,12 @@ main(int argc, char **argv)
 			struct job *j = &jobs[idx[i - 1]];
 			ssize_t r;
 
+			if (j->replying) {
+				if (pfd[i].revents &
+				    (POLLOUT | POLLHUP | POLLERR))
+					reply_more(j);
+				continue;
+			}
 			if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
 			if (read_delay > 0) {
