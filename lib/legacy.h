@@ -1,14 +1,12 @@
 /*
- * mast's configuration files, read without running them.  mast sourced
- * a bash file per site; here it is parsed: plain assignments, `declare`,
- * `typeset`, `export` and `readonly` with any flags, with or without a
- * value, several names a line, and whatever `declare -p` prints in any
- * bash and locale: double, single and $'...' quotes, arrays, and the
- * '(...)' string form of arrays of bash 4.3 and before.  Comments may
- * be anywhere a word may start.  $NAME and ${NAME} of a variable set
- * earlier in the same file are expanded; everything else ($(...),
- * backquotes, other $NAMEs) is text, and any line that is not an
- * assignment is refused with its line number.
+ * mast's site files, imported without running them.  mast sourced a
+ * bash file per site; here its variables are read (bashvars.h) and
+ * given their meaning in opt: RemoteHost, RemoteUser, RemotePort and
+ * the ssh options make the site, BandwidthLimitation, UploadLimit and
+ * DownloadLimit its throttle, each ForwardPort "L" rule a channel.  A
+ * file is imported whole or not at all: what opt cannot read or map,
+ * a value that still holds a placeholder of mast's template among
+ * them, is refused as "FILE:LINE: why; nothing imported".
  */
 #ifndef OPT_LEGACY_H
 #define OPT_LEGACY_H
