@@ -214,12 +214,14 @@ opt_forward_accept(struct opt_forward *f, struct opt_listener *l,
 				    f->log);
 			else if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			else if (l->paused == OPT_PAUSE_FD)
-				opt_listener_resume(l, f->log);
+			else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				opt_listener_resume(l);
+				opt_listener_drained(l, f->log);
+			}
 			return;
 		}
 		if (l->paused == OPT_PAUSE_FD)
-			opt_listener_resume(l, f->log);
+			opt_listener_resume(l);
 		opt_peer_text(&ss, peer, sizeof(peer));
 		opt_log_quote(q, sizeof(q), peer);
 		if (!opt_allow_match(allow, &ss)) {

@@ -112,6 +112,7 @@ opt_listener_listen(struct opt_listener *l, bool on, struct opt_log *log)
 	} else {
 		(void)connect(l->fd, &sa, sizeof(sa));
 		l->paused = OPT_PAUSE_NONE;
+		l->episode = false;
 	}
 	l->listening = on;
 }
@@ -141,29 +142,39 @@ opt_pause_name(enum opt_pause p)
 	}
 }
 
-/* One log line an episode: a pause that goes on is not logged again. */
+/*
+ * One log line an episode: from the first pause until the channel has
+ * taken every client that waited (accept() finds none), however often
+ * it pauses and resumes meanwhile, as a busy channel does at each job.
+ */
 void
 opt_listener_pause(struct opt_listener *l, enum opt_pause why, long long now,
     struct opt_log *log)
 {
 	if (why == OPT_PAUSE_FD)
 		l->retry_at = now + OPT_FD_RETRY_MS;
-	if (l->paused != OPT_PAUSE_NONE) {
-		l->paused = why;
-		return;
-	}
 	l->paused = why;
+	if (l->episode)
+		return;
+	l->episode = true;
 	opt_log(log, OPT_LOG_WARN, "accept-paused",
 	    "channel=%d reason=%s active=%u", l->conf.id, opt_pause_name(why),
 	    l->active);
 }
 
 void
-opt_listener_resume(struct opt_listener *l, struct opt_log *log)
+opt_listener_resume(struct opt_listener *l)
 {
-	if (l->paused == OPT_PAUSE_NONE)
-		return;
 	l->paused = OPT_PAUSE_NONE;
+}
+
+/* accept() found nobody waiting: the episode is over. */
+void
+opt_listener_drained(struct opt_listener *l, struct opt_log *log)
+{
+	if (!l->episode || l->paused != OPT_PAUSE_NONE)
+		return;
+	l->episode = false;
 	opt_log(log, OPT_LOG_INFO, "accept-resumed", "channel=%d active=%u",
 	    l->conf.id, l->active);
 }

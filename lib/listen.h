@@ -35,6 +35,7 @@ struct opt_listener {
 	int fd;
 	bool listening;
 	enum opt_pause paused;
+	bool episode; /* paused since its backlog was last empty */
 	long long retry_at; /* OPT_PAUSE_FD: when to try again */
 	bool seen; /* reload: still configured */
 	unsigned active;
@@ -57,7 +58,8 @@ void opt_listener_listen(struct opt_listener *, bool, struct opt_log *);
 bool opt_listener_polled(const struct opt_listener *, long long);
 void opt_listener_pause(struct opt_listener *, enum opt_pause, long long,
     struct opt_log *);
-void opt_listener_resume(struct opt_listener *, struct opt_log *);
+void opt_listener_resume(struct opt_listener *);
+void opt_listener_drained(struct opt_listener *, struct opt_log *);
 const char *opt_pause_name(enum opt_pause);
 enum opt_pause opt_job_limit(unsigned, unsigned, unsigned, unsigned);
 enum opt_listen_change opt_listen_diff(const struct opt_channel *,

@@ -124,6 +124,7 @@ recv_cb(libssh2_socket_t fd, void *buf, size_t len, int flags, void **abstract)
 	if (n > 0) {
 		s->wire_down += (unsigned long long)n;
 		s->last_rx = opt_clock_ms();
+		s->asked = 0;
 		opt_shaper_spend(s->shaper, OPT_DIR_DOWN, (size_t)n);
 	}
 	return n;
@@ -169,6 +170,8 @@ opt_session_flush(struct opt_session *s, long long now)
 		s->ooff += (size_t)n;
 		s->wire_up += (unsigned long long)n;
 		s->last_tx = now;
+		if (s->asked == 0)
+			s->asked = now;
 	}
 	s->ooff = s->olen = 0;
 	return 0;
@@ -480,6 +483,7 @@ came_up(struct opt_session *s, long long now)
 	    (unsigned)s->site->keepalive_interval);
 	s->phase = OPT_SP_UP;
 	s->up_since = s->last_rx = s->last_tx = now;
+	s->asked = 0;
 	s->unread = 0;
 	return OPT_SS_UP;
 }
@@ -632,8 +636,10 @@ drain(struct opt_session *s, bool readable, long long now)
 
 	if (s->keeper == NULL) {
 		if (ioctl(s->sock, FIONREAD, &q) == 0 && q != s->unread) {
-			if (q > s->unread)
+			if (q > s->unread) {
 				s->last_rx = now;
+				s->asked = 0;
+			}
 			s->unread = q;
 		}
 		return 0;
@@ -652,7 +658,8 @@ drain(struct opt_session *s, bool readable, long long now)
 /*
  * Reads what came, sends a keepalive when due, writes what waits, and
  * applies the liveness rule: a site silent for keepalive_interval x
- * keepalive_count is gone.  -1 when the session is gone (why says so).
+ * keepalive_count after we sent it something is gone.  -1 when the session is
+ * gone (why says so).
  */
 int
 opt_session_keep(struct opt_session *s, bool readable, long long now)
@@ -666,7 +673,9 @@ opt_session_keep(struct opt_session *s, bool readable, long long now)
 		return -1;
 	/* Under a low upload limit our keepalive may wait behind a burst
 	 * of data; the stalled-send check below covers that. */
-	if (now - s->last_rx > dead &&
+	/* Counted from what we sent since it last spoke: a tunnel that was
+	 * busy or stopped and sent nothing has nothing unanswered. */
+	if (s->asked != 0 && now - s->asked > dead &&
 	    !(opt_shaper_on(s->shaper, OPT_DIR_UP) &&
 	        opt_session_pending(s) > 0)) {
 		snprintf(s->why, sizeof(s->why),

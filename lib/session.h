@@ -67,6 +67,7 @@ struct opt_session {
 	struct opt_resolved rbuf[OPT_SESSION_ADDRS];
 	size_t rlen;
 	long long deadline, up_since, last_rx, last_tx;
+	long long asked; /* the first send since the site last spoke, or 0 */
 	LIBSSH2_CHANNEL *keeper;
 	int unread; /* bytes queued in the socket, without a keeper */
 	unsigned char *obuf;

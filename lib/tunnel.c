@@ -496,15 +496,16 @@ resume_listeners(struct opt_tunnel *t, long long now)
 	bool ended = t->fwd.active < t->prev_active;
 
 	for (l = t->listeners; l != NULL; l = l->next) {
-		if (l->paused == OPT_PAUSE_FD) {
-			if (ended)
-				l->retry_at = now;
-		} else if (l->paused != OPT_PAUSE_NONE &&
+		if (l->paused == OPT_PAUSE_NONE ||
+		    (l->paused == OPT_PAUSE_FD && !ended) ||
 		    opt_job_limit(opt_forward_load(l),
 		        (unsigned)l->conf.max_jobs, t->fwd.active,
-		        (unsigned)t->site.max_jobs) == OPT_PAUSE_NONE) {
-			opt_listener_resume(l, &t->log);
-		}
+		        (unsigned)t->site.max_jobs) != OPT_PAUSE_NONE)
+			continue;
+		/* At once: who waits is taken, or the episode ends. */
+		opt_listener_resume(l);
+		opt_forward_accept(&t->fwd, l, &t->allow,
+		    (unsigned)t->site.max_jobs, now);
 	}
 	t->prev_active = t->fwd.active;
 }
@@ -580,12 +581,12 @@ build_poll(struct opt_tunnel *t, long long now, nfds_t *np, struct opt_error *e)
 
 /* One pass while the session is up. */
 static void
-up_pass(struct opt_tunnel *t, long long now)
+up_pass(struct opt_tunnel *t, long long now, bool reloaded)
 {
 	size_t i;
 	bool readable = (t->pfd[PFD_SESSION].revents & POLLIN) != 0;
 
-	for (i = 0; i < t->cap && t->polled[i] != NULL; i++)
+	for (i = 0; !reloaded && i < t->cap && t->polled[i] != NULL; i++)
 		if (t->pfd[PFD_FIXED + i].revents & POLLIN)
 			opt_forward_accept(&t->fwd, t->polled[i], &t->allow,
 			    (unsigned)t->site.max_jobs, now);
@@ -640,8 +641,6 @@ opt_tunnel_run(struct opt_tunnel *t, struct opt_error *e)
 		if (opt_prober_running(&t->prober) &&
 		    opt_prober_step(&t->prober, t->pfd[PFD_PROBE].revents, now))
 			round_done(t);
-		if (reloads != t->reloads)
-			continue; /* the pass's listeners may be gone */
 
 		switch (t->session.phase) {
 		case OPT_SP_IDLE:
@@ -649,7 +648,8 @@ opt_tunnel_run(struct opt_tunnel *t, struct opt_error *e)
 				start_attempt(t, now);
 			break;
 		case OPT_SP_UP:
-			up_pass(t, now);
+			/* After a reload the pass's listeners may be gone. */
+			up_pass(t, now, reloads != t->reloads);
 			break;
 		default:
 			switch (opt_session_step(&t->session,

@@ -1,5 +1,6 @@
 #!/bin/bash
-# Load: 200 concurrent jobs on one channel, then 50 channels with a job
+# Load: 200 concurrent jobs on one channel (32 at a time, its max_jobs;
+# the rest wait in the listen queue), then 50 channels with a job
 # each at once.  Every byte arrives (checksums) and the tunnel's memory
 # stays bounded: its peak RSS is stated and must stay under 64 MiB
 # (each job holds a 128 KiB and a 32 KiB buffer; nothing holds a whole

@@ -207,9 +207,14 @@ limits(const char *dir)
 	opt_listener_pause(l, OPT_PAUSE_FD, 5000, &log);
 	ok(!opt_listener_polled(l, 5999), "out of descriptors: not polled");
 	ok(opt_listener_polled(l, 6000), "...until a second later");
-	opt_listener_resume(l, &log);
-	opt_listener_resume(l, &log);
+	opt_listener_resume(l);
+	ok(opt_listener_polled(l, 6000), "resumed: polled");
 	opt_listener_pause(l, OPT_PAUSE_CHANNEL, 7000, &log);
+	opt_listener_drained(l, &log);
+	opt_listener_resume(l);
+	opt_listener_drained(l, &log);
+	opt_listener_drained(l, &log);
+	opt_listener_pause(l, OPT_PAUSE_CHANNEL, 8000, &log);
 	opt_listener_listen(l, false, &log);
 	ok(!opt_listener_polled(l, 8000), "not listening: not polled");
 	is_int(l->paused, OPT_PAUSE_NONE, "down: no pause left over");
@@ -219,9 +224,9 @@ limits(const char *dir)
 	           "reason=channel-limit"),
 	    2, "one line an episode (two episodes)");
 	is_int(count_lines(path, "event=accept-paused"), 2,
-	    "...a pause that goes on is not logged again");
+	    "...pausing and resuming within one is not logged again");
 	is_int(count_lines(path, "event=accept-resumed channel=3"), 1,
-	    "one resume line");
+	    "the episode ends once, when nobody waits any more");
 	opt_listener_free(l);
 }
 
