@@ -767,11 +767,12 @@ opt_session_free(struct opt_session *s)
 long long
 opt_backoff_next(struct opt_backoff *b, long long now, unsigned rnd)
 {
-	long long base;
+	long long base, cap = 60000;
 
 	if (b->since == 0)
 		b->since = now;
 	if (now - b->since < OPT_BACKOFF_FAST_MS) {
+		cap = 10000;
 		base = b->attempt < 4 ? 1000LL << b->attempt : 10000;
 	} else {
 		base = b->late < 2 ? 20000LL << b->late : 60000;
@@ -780,7 +781,8 @@ opt_backoff_next(struct opt_backoff *b, long long now, unsigned rnd)
 	}
 	if (b->attempt < 64)
 		b->attempt++;
-	return base * (80 + rnd % 21) / 100;
+	base = base * (80 + rnd % 41) / 100;
+	return base < cap ? base : cap;
 }
 
 void

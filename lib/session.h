@@ -102,9 +102,10 @@ void opt_session_free(struct opt_session *);
 
 /*
  * Reconnection: 1, 2, 4, 8, then 10 s between attempts for the first
- * ten minutes of an outage, then 20, 40 and 60 s; each delay shortened
- * by up to a fifth at random, so that sites lost together do not come
- * back together.  A session that stayed up a minute ends the outage.
+ * ten minutes of an outage, then 20, 40 and 60 s; each delay varied at
+ * random by up to a fifth either way, so that sites lost together do
+ * not come back together, but never above 10 s (60 s after ten
+ * minutes).  A session that stayed up a minute ends the outage.
  */
 #define OPT_BACKOFF_FAST_MS (10 * 60 * 1000)
 #define OPT_BACKOFF_STABLE_MS 60000

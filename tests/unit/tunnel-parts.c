@@ -107,13 +107,18 @@ backoff(void)
 	unsigned i;
 
 	for (i = 0; i < 7; i++) {
-		d = opt_backoff_next(&b, now, 20); /* rnd % 21 == 20: no cut */
+		d = opt_backoff_next(&b, now, 20); /* rnd % 41 == 20: as is */
 		is_int(d, want[i], "the schedule without jitter");
 		now += d;
 	}
 	opt_backoff_reset(&b);
 	is_int(opt_backoff_next(&b, now, 0), 800,
 	    "after a reset it starts again; jitter cuts at most a fifth");
+	is_int(opt_backoff_next(&b, now, 40), 2400, "...or adds a fifth");
+	opt_backoff_next(&b, now, 20);
+	opt_backoff_next(&b, now, 20);
+	is_int(opt_backoff_next(&b, now, 40), 10000,
+	    "but a wait is never above 10 s in the first ten minutes");
 	opt_backoff_reset(&b);
 	for (now = 0, i = 0; now < OPT_BACKOFF_FAST_MS; i++) {
 		d = opt_backoff_next(&b, now + 1, (unsigned)rand());
@@ -131,7 +136,9 @@ backoff(void)
 	d = opt_backoff_next(&b, now + 1 + d, 20);
 	is_int(d, 60000, "and 60 s from then on");
 	d = opt_backoff_next(&b, now, 0);
-	ok(d >= 48000 && d <= 60000, "jitter keeps it within 48-60 s");
+	is_int(d, 48000, "jitter: 48 s at least");
+	d = opt_backoff_next(&b, now, 40);
+	is_int(d, 60000, "...and 60 s at most");
 }
 
 static void
