@@ -11,7 +11,6 @@
 #include "cli.h"
 #include "control.h"
 #include "lock.h"
-#include "pidfile.h"
 #include "site.h"
 #include "valid.h"
 

@@ -21,7 +21,6 @@
 #include "cli.h"
 #include "clock.h"
 #include "control.h"
-#include "pidfile.h"
 #include "site.h"
 #include "state.h"
 
@@ -445,7 +444,7 @@ check(char **sites, size_t n, int timeout_ms)
 		return CHECK_UNKNOWN;
 	}
 	for (i = 0; i < n; i++) {
-		opt_tunnel_status(&cli.paths, sites[i], &st[i], NULL);
+		opt_tunnel_status(&cli.paths, sites[i], true, &st[i], NULL);
 		if (st[i].state != OPT_TS_UP || st[i].pid <= 0)
 			continue;
 		r = opt_tunnel_signal(&cli.paths, sites[i], SIGUSR1, &pid, &e);
@@ -471,7 +470,7 @@ check(char **sites, size_t n, int timeout_ms)
 			struct opt_state now;
 
 			if (!asked[i] ||
-			    opt_tunnel_status(&cli.paths, sites[i], &now,
+			    opt_tunnel_status(&cli.paths, sites[i], true, &now,
 			        NULL) == -1)
 				continue;
 			if (now.probes > before[i] || now.state != OPT_TS_UP) {
@@ -674,7 +673,8 @@ main(int argc, char **argv)
 	for (i = 0; i < n; i++) {
 		struct opt_error e;
 
-		if (opt_tunnel_status(&cli.paths, sites[i], &st[i], &e) == -1) {
+		if (opt_tunnel_status(&cli.paths, sites[i], true, &st[i], &e) ==
+		    -1) {
 			cli_warn(&cli, sites[i], &e);
 			status = status ? status : e.status;
 		}

@@ -14,7 +14,6 @@
 #include "control.h"
 #include "defaults.h"
 #include "lock.h"
-#include "pidfile.h"
 #include "site.h"
 #include "state.h"
 #include "throttle.h"
@@ -117,7 +116,7 @@ show_row(struct opt_table *t, const struct opt_defaults *d, const char *site,
 	if (opt_throttle_load(&cli.paths, d, site, &th, e) == -1)
 		return -1;
 	/* Only the scalars are used: the rates of a running tunnel. */
-	opt_tunnel_status(&cli.paths, site, &st, NULL);
+	opt_tunnel_status(&cli.paths, site, false, &st, NULL);
 	live = st.updated != 0;
 	opt_state_free(&st);
 	if (opt_table_row(t) == -1)

@@ -415,7 +415,8 @@ wait_up(struct started *s, size_t n, int wait_s, int *status)
 
 			if (!s[i].waiting)
 				continue;
-			opt_tunnel_status(&cli.paths, s[i].site, &st, NULL);
+			opt_tunnel_status(&cli.paths, s[i].site, false, &st,
+			    NULL);
 			opt_state_free(&st); /* only the scalars are used */
 			running = st.state != OPT_TS_STOPPED &&
 			    st.state != OPT_TS_STALE;
@@ -528,24 +529,19 @@ stop_one(const char *site, bool named, struct opt_error *e)
 static int
 reload_one(const char *site, bool named, struct opt_error *e)
 {
-	struct opt_error ce;
-	bool broken;
 	pid_t pid;
 	int r;
 
-	/* A broken file is said here (the tunnel would only log it), but
-	 * the tunnel is signalled all the same: it keeps its settings and
-	 * reopens its log, which logrotate needs. */
-	broken = check_config(site, &ce) == -1;
 	if ((r = opt_tunnel_signal(&cli.paths, site, SIGHUP, &pid, e)) == -1)
 		return -1;
 	if (r == 0)
 		return named ? opt_error_set(e, EX_UNAVAILABLE, "not running")
 		             : 0;
-	if (broken) {
-		*e = ce;
+	/* A broken file is said here (the tunnel would only log it); the
+	 * tunnel was signalled all the same: it keeps its settings and
+	 * reopens its log, which logrotate needs. */
+	if (check_config(site, e) == -1)
 		return -1;
-	}
 	if (cli.verbose)
 		printf("%s: reloading (pid %ld)\n", site, (long)pid);
 	return 0;

@@ -12,13 +12,13 @@
 /*
  * The site's state: its state file while its process runs and the file
  * is that process's; otherwise connecting (a process without a state
- * yet), stale (a pidfile no process holds) or stopped, with the
- * channels from channels.conf.  st->updated is 0 unless the state came
- * from the file.  -1 only when that channels.conf is broken; st is
- * filled all the same.
+ * yet), stale (a pidfile no process holds) or stopped, then with the
+ * channels from channels.conf if `channels` asks for them.
+ * st->updated is 0 unless the state came from the file.  -1 only when
+ * that channels.conf is broken; st is filled all the same.
  */
 int
-opt_tunnel_status(const struct opt_paths *p, const char *site,
+opt_tunnel_status(const struct opt_paths *p, const char *site, bool channels,
     struct opt_state *st, struct opt_error *e)
 {
 	char path[PATH_MAX];
@@ -45,6 +45,8 @@ opt_tunnel_status(const struct opt_paths *p, const char *site,
 	    : proc == OPT_PROC_STALE         ? OPT_TS_STALE
 	                                     : OPT_TS_STOPPED;
 	st->pid = proc == OPT_PROC_RUNNING ? (long)pid : 0;
+	if (!channels)
+		return 0;
 	if (opt_channels_load(p, site, &cs, e) == -1)
 		return -1;
 	st->channels = calloc(cs.n + 1, sizeof(*st->channels));

@@ -9,11 +9,13 @@
 
 #include <sys/types.h>
 
+#include <stdbool.h>
+
 #include "error.h"
 #include "paths.h"
 #include "state.h"
 
-int opt_tunnel_status(const struct opt_paths *, const char *,
+int opt_tunnel_status(const struct opt_paths *, const char *, bool,
     struct opt_state *, struct opt_error *);
 int opt_tunnel_signal(const struct opt_paths *, const char *, int, pid_t *,
     struct opt_error *);

@@ -582,12 +582,11 @@ retry_abandoned(struct opt_forward *f, long long now)
 
 /* One pass over the jobs; -1 when the session broke (why says how). */
 int
-opt_forward_pass(struct opt_forward *f, bool readable, long long now)
+opt_forward_pass(struct opt_forward *f, long long now)
 {
 	struct opt_job *j, *next;
 	unsigned i, start, count = 0;
 
-	(void)readable;
 	f->pass_rx = f->s->wire_down;
 	if (open_step(f, now) == -1 || retry_abandoned(f, now) == -1)
 		return -1;

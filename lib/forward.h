@@ -81,7 +81,7 @@ void opt_forward_init(struct opt_forward *, struct opt_session *,
 unsigned opt_forward_load(const struct opt_listener *);
 void opt_forward_accept(struct opt_forward *, struct opt_listener *,
     const struct opt_allow *, unsigned, long long);
-int opt_forward_pass(struct opt_forward *, bool, long long);
+int opt_forward_pass(struct opt_forward *, long long);
 long long opt_forward_wake(struct opt_forward *, long long);
 size_t opt_forward_pollfds(struct opt_forward *, struct pollfd *, size_t);
 unsigned opt_forward_njobs(const struct opt_forward *);

@@ -14,7 +14,7 @@ opt_prober_init(struct opt_prober *p, struct opt_listener *const *listeners)
 {
 	memset(p, 0, sizeof(*p));
 	opt_session_init(&p->s);
-	p->s.label = "probe-";
+	p->s.probe = true;
 	p->listeners = listeners;
 }
 
@@ -59,12 +59,12 @@ add(struct opt_prober *p, const struct opt_listener *l)
 	if (p->n == p->cap) {
 		size_t cap = p->cap ? p->cap * 2 : 8;
 
-		if ((t = reallocarray(p->todo, cap, sizeof(*t))) == NULL)
+		if ((t = reallocarray(p->targets, cap, sizeof(*t))) == NULL)
 			return -1;
-		p->todo = t;
+		p->targets = t;
 		p->cap = cap;
 	}
-	t = &p->todo[p->n++];
+	t = &p->targets[p->n++];
 	t->channel_id = l->conf.id;
 	strlcpy(t->printer, l->conf.printer, sizeof(t->printer));
 	t->printer_port = l->conf.printer_port;
@@ -85,7 +85,7 @@ static void
 fail_rest(struct opt_prober *p, const char *why)
 {
 	for (; p->i < p->n; p->i++)
-		result(p, p->todo[p->i].channel_id, false, why);
+		result(p, p->targets[p->i].channel_id, false, why);
 }
 
 static void
@@ -129,7 +129,7 @@ reconnect(struct opt_prober *p, long long now)
 static void
 open_step(struct opt_prober *p, long long now)
 {
-	const struct opt_probe_target *t = &p->todo[p->i];
+	const struct opt_probe_target *t = &p->targets[p->i];
 	char why[OPT_WHY_MAX + 200];
 	int r;
 
@@ -296,7 +296,7 @@ void
 opt_prober_free(struct opt_prober *p)
 {
 	opt_session_free(&p->s);
-	free(p->todo);
-	p->todo = NULL;
+	free(p->targets);
+	p->targets = NULL;
 	p->cap = 0;
 }

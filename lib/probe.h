@@ -37,7 +37,7 @@ struct opt_prober {
 	struct opt_session s;
 	struct opt_listener *const *listeners;
 	enum opt_probe_phase phase;
-	struct opt_probe_target *todo;
+	struct opt_probe_target *targets;
 	size_t n, i, cap;
 	LIBSSH2_CHANNEL *ch;
 	long long deadline, started;

@@ -39,7 +39,6 @@ opt_session_init(struct opt_session *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->sock = s->resolver_fd = -1;
-	s->label = "";
 	strlcpy(s->compression, "none", sizeof(s->compression));
 }
 
@@ -48,6 +47,15 @@ dead_after_ms(const struct opt_session *s)
 {
 	return (long long)s->site->keepalive_interval *
 	    s->site->keepalive_count * 1000;
+}
+
+/* How long an attempt may take, from resolving to the keeper. */
+static long long
+setup_ms(const struct opt_session *s)
+{
+	long long dead = dead_after_ms(s);
+
+	return dead > SETUP_MIN_MS ? dead : SETUP_MIN_MS;
 }
 
 static enum opt_session_step failed(struct opt_session *s, const char *event,
@@ -358,14 +366,13 @@ opt_session_begin(struct opt_session *s, long long now)
 	s->fail_event = NULL;
 	s->why[0] = '\0';
 	s->mismatch = false;
-	opt_log(s->log, OPT_LOG_INFO, *s->label ? "probe-connect" : "connect",
+	opt_log(s->log, OPT_LOG_INFO, s->probe ? "probe-connect" : "connect",
 	    "host=%s port=%d", opt_log_quote(q, sizeof(q), s->site->host),
 	    s->site->port);
 	/* Checked on every attempt: the key may be fixed meanwhile. */
 	if (opt_identity_check(s->site->identity, &e) == -1)
 		return failed(s, "identity-refused", false, "%s", e.text);
-	s->deadline = now +
-	    (dead_after_ms(s) > SETUP_MIN_MS ? dead_after_ms(s) : SETUP_MIN_MS);
+	s->deadline = now + setup_ms(s);
 	if (resolve_numeric(s) == 0) {
 		s->addr_i = 0;
 		return connect_next(s, "no address");
@@ -536,7 +543,7 @@ setup_step(struct opt_session *s, short revents, long long now)
 			    s->site->user, s->site->identity,
 			    opt_session_error(s));
 		}
-		if (!*s->label)
+		if (!s->probe)
 			opt_log(s->log, OPT_LOG_INFO, "auth",
 			    "user=%s method=publickey", s->site->user);
 		if (!s->want_keeper)
@@ -574,8 +581,7 @@ opt_session_step(struct opt_session *s, short revents, long long now)
 	if (now >= s->deadline)
 		return failed(s, "connect-failed", false,
 		    "timed out connecting to %s port %d after %lld s",
-		    s->site->host, s->site->port,
-		    (now - s->deadline + SETUP_MIN_MS) / 1000);
+		    s->site->host, s->site->port, setup_ms(s) / 1000);
 	r = setup_step(s, revents, now);
 	if (r != OPT_SS_FAILED && s->sock != -1 &&
 	    opt_session_flush(s, now) == -1)

@@ -52,7 +52,7 @@ struct opt_session {
 	const char *known_hosts;
 	char *pinned_fp; /* OPT_FP_MAX bytes, shared by a site's sessions */
 	struct opt_log *log;
-	const char *label; /* log prefix of events: "" or "probe-" */
+	bool probe; /* a probe round's: logs probe-connect, not auth */
 	struct opt_shaper *shaper; /* NULL: not limited */
 	bool want_keeper;
 

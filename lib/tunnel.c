@@ -87,7 +87,8 @@ struct opt_tunnel {
 	unsigned rate_i;
 
 	struct pollfd *pfd;
-	struct opt_listener **polled;
+	struct opt_listener **polled; /* npolled, in pfd from PFD_FIXED */
+	size_t npolled;
 	size_t cap;
 };
 
@@ -573,8 +574,7 @@ build_poll(struct opt_tunnel *t, long long now, nfds_t *np, struct opt_error *e)
 		t->pfd[n++].events = POLLIN;
 	}
 	n += opt_forward_pollfds(&t->fwd, t->pfd + n, t->cap - n);
-	for (; i < t->cap; i++)
-		t->polled[i] = NULL;
+	t->npolled = i;
 	*np = (nfds_t)n;
 	return 0;
 }
@@ -586,13 +586,13 @@ up_pass(struct opt_tunnel *t, long long now, bool reloaded)
 	size_t i;
 	bool readable = (t->pfd[PFD_SESSION].revents & POLLIN) != 0;
 
-	for (i = 0; !reloaded && i < t->cap && t->polled[i] != NULL; i++)
+	for (i = 0; !reloaded && i < t->npolled; i++)
 		if (t->pfd[PFD_FIXED + i].revents & POLLIN)
 			opt_forward_accept(&t->fwd, t->polled[i], &t->allow,
 			    (unsigned)t->site.max_jobs, now);
 	if (t->probe_pending && !t->draining)
 		start_probes(t, now);
-	if (opt_forward_pass(&t->fwd, readable, now) == -1 ||
+	if (opt_forward_pass(&t->fwd, now) == -1 ||
 	    opt_session_keep(&t->session, readable, now) == -1) {
 		char why[OPT_WHY_MAX];
 

@@ -8,10 +8,7 @@
 #
 # It runs in a network namespace of its own (unshare -n), where the
 # connect timeout can be made short: tcp_syn_retries=1 gives about 3 s.
-if [ -z "${OPT_IN_NETNS:-}" ] && [ "$(id -u)" -eq 0 ] &&
-	command -v unshare >/dev/null; then
-	OPT_IN_NETNS=1 exec unshare -n "$0" "$@"
-fi
+. "$(dirname "$0")/netns.sh"
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sshd.sh"
 
@@ -20,7 +17,6 @@ if [ -z "${OPT_IN_NETNS:-}" ]; then
 	done_testing
 	exit
 fi
-ip link set lo up
 sysctl -q -w net.ipv4.tcp_syn_retries=1
 
 need_sshd

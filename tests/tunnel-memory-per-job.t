@@ -40,6 +40,16 @@ SETTLE=3        # s the printer's/clients' byte counts must stay still
 ulimit -n 4096 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 kib() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$tpid/status"; }
+# peak_rss: the tunnel's highest VmRSS (KiB) in four samples over 2 s.
+peak_rss() {
+	local i r rss=0
+	for i in 1 2 3 4; do
+		r=$(kib VmRSS)
+		[ "$r" -gt "$rss" ] && rss=$r
+		sleep 0.5
+	done
+	echo "$rss"
+}
 # active: the jobs running in the tunnel, all channels (state file).
 active() {
 	sed -n 's/^channel\.[0-9]*\.active=//p' "$MAST_RUN_DIR/nautilus.state" 2>/dev/null |
@@ -316,12 +326,7 @@ wait_for 90 settled "$T/rp.status" sent
 ok $? "(a): the printer's replies stop moving (every path is full)"
 wait_for 10 kv_ge "$T/a.status" withreply $NA
 ok $? "(a): reply bytes reached every client ($(kv "$T/a.status" withreply) of $NA have some waiting)"
-rss=0
-for i in 1 2 3 4; do
-	r=$(kib VmRSS)
-	[ "$r" -gt "$rss" ] && rss=$r
-	sleep 0.5
-done
+rss=$(peak_rss)
 diag "(a): the printer sent $(($(kv "$T/rp.status" sent) / 1048576)) MiB of its $NA x 4 MiB replies" \
 	"(a): $(($(kv "$T/a.status" reply) / 1024)) KiB wait unread in the clients' sockets"
 bound "(a) $NA jobs, clients not reading a 4 MiB reply" "$rss" "$base" $NA
@@ -347,12 +352,7 @@ wait_for 10 active_is $NB
 ok $? "(b): the tunnel runs all $NB jobs at once (active: $(active))"
 wait_for 60 settled "$T/b.status" pushed
 ok $? "(b): the clients' pushes stop moving (every path is full)"
-rss=0
-for i in 1 2 3 4; do
-	r=$(kib VmRSS)
-	[ "$r" -gt "$rss" ] && rss=$r
-	sleep 0.5
-done
+rss=$(peak_rss)
 diag "(b): the clients pushed $(($(kv "$T/b.status" pushed) / 1048576)) MiB; $(kv "$T/b.status" full) of $NB pushed their whole 1 MiB"
 bound "(b) $NB jobs at a printer that reads nothing" "$rss" "$base" $NB
 is "$(find "$T/stall" -name 'job-*' ! -name '*.part' | wc -l)" 0 "(b): no job ended at the stalled printer"

@@ -18,10 +18,7 @@
 # tests/tunnel-blackholed-printer.t does, but keeps the default
 # tcp_syn_retries, so that the site's connect to the black hole lasts
 # about 127 s.
-if [ -z "${OPT_IN_NETNS:-}" ] && [ "$(id -u)" -eq 0 ] &&
-	command -v unshare >/dev/null; then
-	OPT_IN_NETNS=1 exec unshare -n "$0" "$@"
-fi
+. "$(dirname "$0")/netns.sh"
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sshd.sh"
 
@@ -30,7 +27,6 @@ if [ -z "${OPT_IN_NETNS:-}" ]; then
 	done_testing
 	exit
 fi
-ip link set lo up
 diag "net.ipv4.tcp_syn_retries=$(sysctl -n net.ipv4.tcp_syn_retries) (the default: the site's connect to the black hole takes about 2 min)"
 
 CHECKS=10    # opt-status --check at once

@@ -23,15 +23,11 @@
 # MTU).  Such a client is measured too, for the record (diag only).
 # As root the test runs in a network namespace of its own whose
 # loopback has an Ethernet MTU (1500), as a spooler's LAN has.
-if [ -z "${OPT_IN_NETNS:-}" ] && [ "$(id -u)" -eq 0 ] &&
-	command -v unshare >/dev/null; then
-	OPT_IN_NETNS=1 exec unshare -n "$0" "$@"
-fi
+. "$(dirname "$0")/netns.sh"
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sshd.sh"
 
 if [ -n "${OPT_IN_NETNS:-}" ]; then
-	ip link set lo up
 	ip link set lo mtu 1500
 fi
 PORT_LO=$((24000 + RANDOM % 3000)) PORT_HI=$((PORT_LO + 40))
