@@ -15,7 +15,7 @@ CONFIGURE_FLAGS ?= --prefix=/usr/local --sysconfdir=/etc \
 PROVE ?= prove
 PROVE_FLAGS ?=
 
-NOCONFIG_GOALS := clean distclean help deb
+NOCONFIG_GOALS := clean distclean help deb check-debian13
 DEPS_GOALS := check check-valgrind demo bench
 
 ifneq ($(filter $(DEPS_GOALS),$(MAKECMDGOALS)),)
@@ -149,6 +149,13 @@ check-valgrind: all $(TEST_PROGS)
 		exit 1; fi; \
 	echo "check-valgrind: $$n processes ran under memcheck, no error, no leak"
 
+# make check-debian13: as root, make check, make check SANITIZE=1, make
+# deb and lintian on Debian 13, in a trixie tree that mmdebstrap builds
+# once and keeps (scripts/check-debian13).
+check-debian13:
+	scripts/install-deps --debian13
+	scripts/check-debian13
+
 demo: all $(TEST_PROGS)
 	scripts/demo
 
@@ -246,7 +253,7 @@ distclean: clean
 		autom4te.cache dist
 
 help:
-	@echo "targets: all check check-valgrind fuzz demo bench install uninstall deb clean distclean"
+	@echo "targets: all check check-valgrind check-debian13 fuzz demo bench install uninstall deb clean distclean"
 	@echo "variables: SANITIZE=1 DESTDIR= prefix= sysconfdir= PROVE_FLAGS=-v FUZZ_SECONDS= BENCH_FLAGS="
 
 -include $(OBJ:.o=.d)

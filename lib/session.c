@@ -390,10 +390,18 @@ start_handshake(struct opt_session *s)
 	s->ssh = libssh2_session_init_ex(NULL, NULL, NULL, s);
 	if (s->ssh == NULL)
 		return;
+#if LIBSSH2_VERSION_NUM >= 0x010b01
+	/* 1.11.1 takes a function pointer, no longer a void *. */
+	libssh2_session_callback_set2(s->ssh, LIBSSH2_CALLBACK_SEND,
+	    (libssh2_cb_generic *)send_cb);
+	libssh2_session_callback_set2(s->ssh, LIBSSH2_CALLBACK_RECV,
+	    (libssh2_cb_generic *)recv_cb);
+#else
 	libssh2_session_callback_set(s->ssh, LIBSSH2_CALLBACK_SEND,
 	    (void *)send_cb);
 	libssh2_session_callback_set(s->ssh, LIBSSH2_CALLBACK_RECV,
 	    (void *)recv_cb);
+#endif
 	libssh2_session_set_blocking(s->ssh, 0);
 	libssh2_session_method_pref(s->ssh, LIBSSH2_METHOD_HOSTKEY,
 	    OPT_HOSTKEY_METHODS);
