@@ -56,8 +56,13 @@ need_sshd() {
 
 # stop_sshd: the listener and every session it serves, as when the
 # site's box goes down (a mere sshd restart would keep sessions).
+# OpenSSH 10 serves each session in sshd-session processes two levels
+# down, so the whole family goes, not only the listener's children.
 stop_sshd() {
-	pkill -KILL -P "$SSHD_PID" 2>/dev/null
+	local sessions
+	sessions=$(family "$SSHD_PID" | tail -n +2)
+	# shellcheck disable=SC2086 # one word per pid
+	[ -z "$sessions" ] || kill -KILL $sessions 2>/dev/null
 	kill "$SSHD_PID" 2>/dev/null
 	wait "$SSHD_PID" 2>/dev/null
 	return 0
