@@ -9,6 +9,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "safefile.h"
 
 int
@@ -54,6 +55,8 @@ trusted_uid(uid_t uid, const struct opt_owner *o)
 	return uid == 0 || uid == geteuid() || (o != NULL && uid == o->uid);
 }
 
+/* What root makes for a tunnel that stays root is root:mast, as the
+ * config is, so that the mast group may read it. */
 static int
 give(int fd, mode_t mode, const struct opt_owner *o)
 {
@@ -61,6 +64,10 @@ give(int fd, mode_t mode, const struct opt_owner *o)
 		return -1;
 	if (geteuid() != 0 || o == NULL)
 		return 0;
+	if (o->uid == 0) {
+		opt_file_own(fd);
+		return 0;
+	}
 	return fchown(fd, o->uid, o->gid);
 }
 
@@ -117,7 +124,7 @@ opt_safedir_open(const char *what, const char *path, mode_t mode, bool writer,
 	mode_t m;
 	int fd;
 
-	if (make_dir(what, path, mode, o, e) == -1)
+	if (mode != 0 && make_dir(what, path, mode, o, e) == -1)
 		return -1;
 	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return opt_error_errno(e, 0, "cannot open the %s directory %s",

@@ -25,9 +25,9 @@ struct opt_owner {
 int opt_owner_of(const char *, struct opt_owner *, struct opt_error *);
 
 /* The directory WHAT ("run", "log") at PATH, made (and given to the
- * owner, with MODE) if missing; WRITER: the owner must own it, since
- * it writes there after dropping root.  The descriptor, or -1 (status
- * 77 for a directory refused). */
+ * owner, with MODE) if missing and MODE is not 0; WRITER: the owner
+ * must own it, since it writes there after dropping root.  The
+ * descriptor, or -1 (status 77 for a directory refused). */
 int opt_safedir_open(const char *what, const char *path, mode_t mode,
     bool writer, const struct opt_owner *, struct opt_error *);
 
