@@ -2,10 +2,14 @@
  * opt-tunnel: start, stop, restart and reload the tunnel processes, one
  * per site, or run one in the foreground.
  *
- * A tunnel holds an flock(2) on <run>/<site>.pid for its whole life
- * (libbsd pidfile_open), so a stale pidfile never blocks a start and two
- * starts never make two tunnels.  `start` learns how the tunnel came up
- * from its state file.
+ * A tunnel holds an flock(2) on <run>/<site>.pid for its whole life, so
+ * a stale pidfile never blocks a start and two starts never make two
+ * tunnels.  `start` learns how the tunnel came up from its state file.
+ *
+ * The run and log directories are local_user's: root opens each once,
+ * refuses one another user could change, and then works relative to
+ * its descriptor, through no link (safefile.h); it never changes the
+ * owner or mode of a directory it did not make.
  */
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -15,8 +19,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
-#include <libutil.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +33,7 @@
 #include "control.h"
 #include "defaults.h"
 #include "pidfile.h"
+#include "safefile.h"
 #include "site.h"
 #include "ssh.h"
 #include "state.h"
@@ -88,12 +91,31 @@ check_config(const char *site, struct opt_error *e)
 	return opt_throttle_load(&cli.paths, &d, site, &th, e);
 }
 
+/* The run directory, checked, and who the tunnel runs as (owner).  A
+ * tunnel writes there once it dropped root; stop only removes what a
+ * tunnel left, and needs neither the directory made nor local_user. */
+static int
+run_dir(struct opt_owner *owner, bool tunnel, struct opt_error *e)
+{
+	struct opt_defaults d;
+
+	if (opt_defaults_load(&cli.paths, &d, e) == -1)
+		return -1;
+	if (opt_owner_of(d.local_user, owner, e) == -1 &&
+	    (tunnel || opt_owner_of("root", owner, e) == -1))
+		return -1;
+	return opt_safedir_open("run", cli.paths.run, tunnel ? 0755 : 0, tunnel,
+	    owner, e);
+}
+
 /* What can be found wrong before a process is started, with its code. */
 static int
 preflight(const char *site, struct opt_error *e)
 {
 	struct opt_defaults d;
+	struct opt_owner owner;
 	struct opt_site s;
+	int fd;
 
 	if (!opt_site_exists(&cli.paths, site))
 		return opt_error_set(e, EX_NOINPUT, "no such site");
@@ -103,42 +125,31 @@ preflight(const char *site, struct opt_error *e)
 		return -1;
 	if (opt_identity_check(s.identity, e) == -1)
 		return -1;
-	if (opt_dir_make(cli.paths.run, e) == -1)
+	if ((fd = run_dir(&owner, true, e)) == -1)
 		return -1;
+	close(fd);
 	return 0;
 }
 
-/*
- * Root binds, then becomes local_user ("root" keeps root).  The run and
- * log directories and the site's log become the user's, so that it can
- * write state files, remove its pidfile and reopen its log.
- */
-static int
-drop_privileges(const char *site, const char *user, struct opt_error *e)
+static bool
+dropping(const struct opt_owner *o)
 {
-	char log[PATH_MAX + OPT_SITE_ID_MAX + 8];
-	struct passwd *pw;
+	return geteuid() == 0 && o->uid != 0;
+}
 
-	if (geteuid() != 0 || strcmp(user, "root") == 0)
+/* Root binds, then becomes local_user ("root" keeps root). */
+static int
+drop_privileges(const struct opt_owner *o, struct opt_error *e)
+{
+	if (!dropping(o))
 		return 0;
-	if ((pw = getpwnam(user)) == NULL)
-		return opt_error_set(e, EX_NOUSER,
-		    "local_user %s does not exist", user);
-	snprintf(log, sizeof(log), "%s/%s.log", cli.paths.log, site);
-	if (chown(cli.paths.run, pw->pw_uid, pw->pw_gid) == -1 ||
-	    chmod(cli.paths.run, 0755) == -1)
-		return opt_error_errno(e, 0, "cannot give %s to %s",
-		    cli.paths.run, user);
-	/* The log dir may be the package's already; the log reopens. */
-	if (chown(cli.paths.log, pw->pw_uid, pw->pw_gid) == -1 ||
-	    chown(log, pw->pw_uid, pw->pw_gid) == -1)
-		errno = 0;
-	if (setgroups(0, NULL) == -1 || initgroups(user, pw->pw_gid) == -1 ||
-	    setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1)
-		return opt_error_errno(e, EX_OSERR, "cannot become %s", user);
+	if (setgroups(0, NULL) == -1 || initgroups(o->name, o->gid) == -1 ||
+	    setgid(o->gid) == -1 || setuid(o->uid) == -1)
+		return opt_error_errno(e, EX_OSERR, "cannot become %s",
+		    o->name);
 	if (setuid(0) != -1)
 		return opt_error_set(e, EX_OSERR,
-		    "still root after becoming %s", user);
+		    "still root after becoming %s", o->name);
 	return 0;
 }
 
@@ -187,59 +198,78 @@ tunnel_process(struct opt_error *e)
 	return 0;
 }
 
-/* Prepares, drops privileges and takes the pidfile; for run and start.
+/* What a tunnel process holds for its life. */
+struct held {
+	struct opt_owner owner;
+	int run_fd;
+	struct opt_pidfile pid;
+	struct opt_tunnel *t;
+};
+
+static void
+release(struct held *h)
+{
+	opt_tunnel_free(h->t);
+	h->t = NULL;
+	opt_pidfile_remove(&h->pid);
+	close(h->run_fd);
+}
+
+/* Takes the pidfile, prepares and drops privileges; for run and start.
  * PREP_RUNNING: another process has the site (e says which). */
 enum { PREP_FAILED = -1, PREP_OK, PREP_RUNNING };
 
 static int
-prepare(const char *site, bool foreground, struct pidfh **pfh,
-    struct opt_tunnel **t, struct opt_error *e)
+prepare(const char *site, bool foreground, struct held *h, struct opt_error *e)
 {
-	struct opt_tunnel_opts o = {&cli.paths, site, foreground, title, NULL};
-	char path[PATH_MAX], state[PATH_MAX];
+	struct opt_tunnel_opts o = {.paths = &cli.paths,
+	    .site = site,
+	    .foreground = foreground,
+	    .on_state = title,
+	    .owner = &h->owner};
+	char path[PATH_MAX], name[OPT_SITE_ID_MAX + 8];
 	pid_t other = 0;
+	int r;
 
-	run_path(site, ".pid", path, sizeof(path));
-	if ((*pfh = pidfile_open(path, 0644, &other)) == NULL) {
-		int err = errno;
-		/* Whatever pidfile_open made of the file's text (empty,
-		 * the old pid, half written), a lock is a running tunnel. */
-		if (opt_pidfile_probe(path, &other) == OPT_PROC_RUNNING) {
-			already_running(other, e);
-			return PREP_RUNNING;
-		}
-		errno = err;
-		opt_error_errno(e, 0, "cannot open %s", path);
+	memset(h, 0, sizeof(*h));
+	if ((h->run_fd = run_dir(&h->owner, true, e)) == -1)
 		return PREP_FAILED;
+	o.run_fd = h->run_fd;
+	run_path(site, ".pid", path, sizeof(path));
+	snprintf(name, sizeof(name), "%s.pid", site);
+	r = opt_pidfile_take(&h->pid, h->run_fd, cli.paths.run, name, &h->owner,
+	    e);
+	if (r != 0) {
+		close(h->run_fd);
+		if (r == -1)
+			return PREP_FAILED;
+		/* A lock is a running tunnel, whatever its file says. */
+		opt_pidfile_probe(path, &other);
+		already_running(other, e);
+		return PREP_RUNNING;
 	}
 	/* A killed tunnel's state goes; only the lock's holder may remove
 	 * it (a start that lost the race would remove the winner's). */
-	run_path(site, ".state", state, sizeof(state));
-	unlink(state);
-	if (tunnel_process(e) == -1 || opt_tunnel_prepare(t, &o, e) == -1)
+	snprintf(name, sizeof(name), "%s.state", site);
+	(void)unlinkat(h->run_fd, name, 0);
+	if (tunnel_process(e) == -1 || opt_tunnel_prepare(&h->t, &o, e) == -1)
 		goto fail;
-	if (geteuid() == 0 && strcmp(opt_tunnel_local_user(*t), "root") != 0)
-		opt_tunnel_pin_first(*t, 5000);
-	if (drop_privileges(site, opt_tunnel_local_user(*t), e) == -1 ||
-	    pidfile_write(*pfh) == -1) {
-		if (e->text[0] == '\0')
-			opt_error_errno(e, 0, "cannot write %s", path);
-		opt_tunnel_free(*t);
-		pidfile_remove(*pfh);
-		return PREP_FAILED;
-	}
+	if (dropping(&h->owner))
+		opt_tunnel_pin_first(h->t, 5000);
+	if (drop_privileges(&h->owner, e) == -1 ||
+	    opt_pidfile_write(&h->pid, e) == -1)
+		goto fail;
 	return PREP_OK;
 fail:
-	pidfile_remove(*pfh);
+	release(h);
 	return PREP_FAILED;
 }
 
 static int
 cmd_run(int argc, char **argv)
 {
-	struct opt_tunnel *t;
 	struct opt_error e = {0};
-	struct pidfh *pfh;
+	struct held h;
 	int r;
 
 	if (argc != 2)
@@ -247,11 +277,10 @@ cmd_run(int argc, char **argv)
 	cli_site_id(&cli, argv[1]);
 	cli_paths(&cli);
 	if (preflight(argv[1], &e) == -1 ||
-	    prepare(argv[1], true, &pfh, &t, &e) != PREP_OK)
+	    prepare(argv[1], true, &h, &e) != PREP_OK)
 		cli_fail(&cli, argv[1], &e);
-	r = opt_tunnel_run(t, &e);
-	opt_tunnel_free(t);
-	pidfile_remove(pfh);
+	r = opt_tunnel_run(h.t, &e);
+	release(&h);
 	if (r == -1)
 		cli_fail(&cli, argv[1], &e);
 	return EX_OK;
@@ -305,13 +334,12 @@ free_sites(int argc, char **sites, size_t n)
 static void
 daemon_child(const char *site, int fd)
 {
-	struct opt_tunnel *t;
 	struct opt_error e = {0};
-	struct pidfh *pfh;
+	struct held h;
 	int null, r;
 
 	setsid();
-	if ((r = prepare(site, false, &pfh, &t, &e)) != PREP_OK) {
+	if ((r = prepare(site, false, &h, &e)) != PREP_OK) {
 		/* R: the site runs, as asked (another start won a race) */
 		dprintf(fd, "%c%d %s\n", r == PREP_RUNNING ? 'R' : 'E',
 		    e.status, e.text);
@@ -328,9 +356,8 @@ daemon_child(const char *site, int fd)
 	}
 	dprintf(fd, "OK\n");
 	close(fd);
-	r = opt_tunnel_run(t, &e);
-	opt_tunnel_free(t);
-	pidfile_remove(pfh);
+	r = opt_tunnel_run(h.t, &e);
+	release(&h);
 	_exit(r == -1 ? e.status : EX_OK);
 }
 
@@ -502,18 +529,29 @@ static int
 stop_one(const char *site, bool named, struct opt_error *e)
 {
 	char path[PATH_MAX];
+	struct opt_owner owner;
 	pid_t pid;
+	int fd;
 
+	if ((fd = run_dir(&owner, false, e)) == -1) {
+		if (errno != ENOENT)
+			return -1;
+		if (named && !cli.quiet)
+			printf("%s: not running\n", site);
+		return 0;
+	}
 	run_path(site, ".pid", path, sizeof(path));
 	switch (opt_pidfile_probe(path, &pid)) {
 	case OPT_PROC_RUNNING:
-		if (opt_pidfile_stop(path, STOP_WAIT_MS, e) == -1)
+		if (opt_pidfile_stop(path, STOP_WAIT_MS, e) == -1) {
+			close(fd);
 			return -1;
+		}
 		if (!cli.quiet)
 			printf("%s: stopped\n", site);
 		break;
 	case OPT_PROC_STALE:
-		unlink(path);
+		opt_safefile_unlink(fd, path);
 		/* FALLTHROUGH */
 	case OPT_PROC_NONE:
 		if (named && !cli.quiet)
@@ -522,7 +560,8 @@ stop_one(const char *site, bool named, struct opt_error *e)
 	}
 	/* What a tunnel killed without a chance to clean up left. */
 	run_path(site, ".state", path, sizeof(path));
-	unlink(path);
+	opt_safefile_unlink(fd, path);
+	close(fd);
 	return 0;
 }
 

@@ -11,19 +11,28 @@
 
 static const char *const levels[] = {"debug", "info", "warn", "error"};
 
-/* path NULL or "": log to stderr. */
+/* <site>.log in the directory open as dirfd (dir in messages), given
+ * to owner if it is made (NULL: the process); dirfd -1: to stderr. */
 int
-opt_log_open(struct opt_log *l, const char *path, const char *site,
-    struct opt_error *e)
+opt_log_open(struct opt_log *l, int dirfd, const char *dir, const char *site,
+    const struct opt_owner *owner, struct opt_error *e)
 {
 	memset(l, 0, sizeof(*l));
 	l->fd = STDERR_FILENO;
+	l->dirfd = -1;
 	l->min = OPT_LOG_INFO;
 	strlcpy(l->site, site, sizeof(l->site));
-	if (path == NULL || *path == '\0')
+	if (dirfd == -1)
 		return 0;
-	if (strlcpy(l->path, path, sizeof(l->path)) >= sizeof(l->path))
-		return opt_error_set(e, EX_SOFTWARE, "%s: path too long", path);
+	if (strlcpy(l->dir, dir, sizeof(l->dir)) >= sizeof(l->dir) ||
+	    (size_t)snprintf(l->name, sizeof(l->name), "%s.log", site) >=
+	        sizeof(l->name))
+		return opt_error_set(e, EX_SOFTWARE, "%s: path too long", dir);
+	l->owner.uid = geteuid();
+	l->owner.gid = getegid();
+	if (owner != NULL)
+		l->owner = *owner;
+	l->dirfd = dirfd;
 	l->fd = -1;
 	return opt_log_reopen(l, e);
 }
@@ -34,12 +43,12 @@ opt_log_reopen(struct opt_log *l, struct opt_error *e)
 {
 	int fd;
 
-	if (l->path[0] == '\0')
+	if (l->dirfd == -1)
 		return 0;
-	fd = open(l->path,
-	    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	fd = opt_safefile_open(l->dirfd, l->dir, l->name,
+	    O_WRONLY | O_APPEND | O_CREAT, 0640, &l->owner, e);
 	if (fd == -1)
-		return opt_error_errno(e, 0, "cannot open log %s", l->path);
+		return -1;
 	if (l->fd != -1)
 		close(l->fd);
 	l->fd = fd;

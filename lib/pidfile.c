@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
@@ -132,4 +133,83 @@ opt_pidfile_stop(const char *path, int wait_ms, struct opt_error *e)
 	return opt_error_set(e, EX_TEMPFAIL,
 	    "tunnel (pid %ld) still running after %d s", (long)signalled,
 	    wait_ms / 1000);
+}
+
+static bool
+same_file(int dirfd, const char *name, int fd)
+{
+	struct stat a, b;
+
+	return fstatat(dirfd, name, &a, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    fstat(fd, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+int
+opt_pidfile_take(struct opt_pidfile *p, int dirfd, const char *dir,
+    const char *name, const struct opt_owner *o, struct opt_error *e)
+{
+	int tries;
+
+	p->dirfd = dirfd;
+	p->fd = -1;
+	if (strlcpy(p->dir, dir, sizeof(p->dir)) >= sizeof(p->dir) ||
+	    strlcpy(p->name, name, sizeof(p->name)) >= sizeof(p->name))
+		return opt_error_set(e, EX_SOFTWARE, "%s/%s: path too long",
+		    dir, name);
+	/* The tunnel that held it may remove it between our open and our
+	 * lock: the lock must be on the file that has the name. */
+	for (tries = 0; tries < 10; tries++) {
+		p->fd = opt_safefile_open(dirfd, dir, name, O_WRONLY | O_CREAT,
+		    0644, o, e);
+		if (p->fd == -1)
+			return -1;
+		if (flock(p->fd, LOCK_EX | LOCK_NB) == -1) {
+			int err = errno;
+			close(p->fd);
+			p->fd = -1;
+			if (err == EWOULDBLOCK)
+				return 1;
+			errno = err;
+			return opt_error_errno(e, 0, "cannot lock %s/%s", dir,
+			    name);
+		}
+		if (same_file(dirfd, name, p->fd))
+			break;
+		close(p->fd);
+		p->fd = -1;
+	}
+	if (p->fd == -1)
+		return opt_error_set(e, EX_TEMPFAIL, "%s/%s keeps changing",
+		    dir, name);
+	if (ftruncate(p->fd, 0) == -1) {
+		opt_error_errno(e, 0, "cannot write %s/%s", dir, name);
+		opt_pidfile_remove(p);
+		return -1;
+	}
+	return 0;
+}
+
+int
+opt_pidfile_write(struct opt_pidfile *p, struct opt_error *e)
+{
+	char buf[32];
+	int n;
+
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (ftruncate(p->fd, 0) == -1 || pwrite(p->fd, buf, (size_t)n, 0) != n)
+		return opt_error_errno(e, 0, "cannot write %s/%s", p->dir,
+		    p->name);
+	return 0;
+}
+
+/* Only the file this process locked: another may have the name now. */
+void
+opt_pidfile_remove(struct opt_pidfile *p)
+{
+	if (p->fd == -1)
+		return;
+	if (same_file(p->dirfd, p->name, p->fd))
+		(void)unlinkat(p->dirfd, p->name, 0);
+	close(p->fd);
+	p->fd = -1;
 }

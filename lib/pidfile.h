@@ -1,15 +1,19 @@
 /*
  * Whether a site's tunnel runs: its process holds an flock(2) on
- * <run>/<site>.pid for its whole life (libbsd pidfile_open), so a live
- * lock means a live tunnel and an unlocked pidfile is stale, whatever
- * pid it names.
+ * <run>/<site>.pid for its whole life, so a live lock means a live
+ * tunnel and an unlocked pidfile is stale, whatever pid it names.  The
+ * run directory is local_user's: the tunnel takes its pidfile relative
+ * to the checked directory (safefile.h), never through a link.
  */
 #ifndef OPT_PIDFILE_H
 #define OPT_PIDFILE_H
 
 #include <sys/types.h>
 
+#include <limits.h>
+
 #include "error.h"
+#include "safefile.h"
 
 enum opt_proc {
 	OPT_PROC_NONE,
@@ -25,5 +29,18 @@ enum opt_proc {
 enum opt_proc opt_pidfile_probe(const char *, pid_t *);
 enum opt_proc opt_pidfile_probe_exact(const char *, pid_t *);
 int opt_pidfile_stop(const char *, int, struct opt_error *);
+
+struct opt_pidfile {
+	int dirfd; /* the run directory, the caller's */
+	int fd;
+	char dir[PATH_MAX];
+	char name[NAME_MAX + 1];
+};
+
+/* 0: taken, locked and emptied; 1: another process holds it; -1. */
+int opt_pidfile_take(struct opt_pidfile *, int, const char *, const char *,
+    const struct opt_owner *, struct opt_error *);
+int opt_pidfile_write(struct opt_pidfile *, struct opt_error *);
+void opt_pidfile_remove(struct opt_pidfile *);
 
 #endif

@@ -91,17 +91,18 @@ opt_state_format(FILE *f, const struct opt_state *s)
 	}
 }
 
+/* PATH names the file in the run directory open as dirfd: the temp
+ * file and the rename are relative to it, and follow no link. */
 int
-opt_state_write(const char *path, const struct opt_state *s,
+opt_state_write(int dirfd, const char *path, const struct opt_state *s,
     struct opt_error *e)
 {
-	char tmp[PATH_MAX], *buf = NULL;
+	const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	char tmp[NAME_MAX + 1], *buf = NULL;
 	size_t len = 0, off = 0;
+	int fd = -1, tries;
 	FILE *f;
-	int fd;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp))
-		return opt_error_set(e, EX_SOFTWARE, "%s: path too long", path);
 	if ((f = open_memstream(&buf, &len)) == NULL)
 		return opt_error_errno(e, EX_OSERR, "state");
 	opt_state_format(f, s);
@@ -109,7 +110,19 @@ opt_state_write(const char *path, const struct opt_state *s,
 		free(buf);
 		return opt_error_errno(e, EX_OSERR, "state");
 	}
-	if ((fd = mkstemp(tmp)) == -1) {
+	for (tries = 0; fd == -1 && tries < 10; tries++) {
+		if (snprintf(tmp, sizeof(tmp), "%s.%08x", name, arc4random()) >=
+		    (int)sizeof(tmp)) {
+			free(buf);
+			return opt_error_set(e, EX_SOFTWARE,
+			    "%s: path too long", path);
+		}
+		fd = openat(dirfd, tmp,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (fd == -1 && errno != EEXIST)
+			break;
+	}
+	if (fd == -1) {
 		free(buf);
 		return opt_error_errno(e, 0, "cannot write %s", path);
 	}
@@ -123,9 +136,10 @@ opt_state_write(const char *path, const struct opt_state *s,
 		off += (size_t)n;
 	}
 	free(buf);
-	if (off < len || close(fd) == -1 || rename(tmp, path) == -1) {
+	if (off < len || close(fd) == -1 ||
+	    renameat(dirfd, tmp, dirfd, name) == -1) {
 		opt_error_errno(e, 0, "cannot write %s", path);
-		unlink(tmp);
+		unlinkat(dirfd, tmp, 0);
 		return -1;
 	}
 	return 0;

@@ -62,7 +62,8 @@ const char *opt_tstate_name(enum opt_tstate);
 int opt_tstate_parse(const char *, enum opt_tstate *);
 void opt_state_text(char *, size_t, const char *);
 void opt_state_format(FILE *, const struct opt_state *);
-int opt_state_write(const char *, const struct opt_state *, struct opt_error *);
+int opt_state_write(int, const char *, const struct opt_state *,
+    struct opt_error *);
 int opt_state_parse(const char *, size_t, struct opt_state *);
 int opt_state_read(const char *, struct opt_state *, struct opt_error *);
 void opt_state_free(struct opt_state *);

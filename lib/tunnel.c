@@ -61,6 +61,7 @@ struct opt_tunnel {
 	struct opt_throttle throttle;
 	struct opt_shaper shaper;
 	struct opt_log log;
+	int log_fd;
 	char state_path[PATH_MAX];
 	char known_hosts[PATH_MAX];
 	char pinned_fp[OPT_FP_MAX]; /* accept-new, known_hosts read-only */
@@ -159,7 +160,7 @@ write_state(struct opt_tunnel *t)
 	t->st.nchannels = n;
 	t->st.updated = time(NULL);
 	measure_rates(t);
-	if (opt_state_write(t->state_path, &t->st, &e) == -1)
+	if (opt_state_write(t->opts.run_fd, t->state_path, &t->st, &e) == -1)
 		opt_log(&t->log, OPT_LOG_WARN, "state-write-failed", "error=%s",
 		    opt_log_quote(q, sizeof(q), e.text));
 	free(cs);
@@ -681,7 +682,7 @@ opt_tunnel_run(struct opt_tunnel *t, struct opt_error *e)
 	opt_session_end(&t->session);
 	opt_log(&t->log, OPT_LOG_INFO, "exit", "reconnects=%llu jobs=%llu",
 	    t->st.reconnects, t->fwd.jobs_total);
-	unlink(t->state_path);
+	opt_safefile_unlink(t->opts.run_fd, t->state_path);
 	return r;
 }
 
@@ -706,7 +707,6 @@ int
 opt_tunnel_prepare(struct opt_tunnel **out, const struct opt_tunnel_opts *o,
     struct opt_error *e)
 {
-	char logpath[PATH_MAX], name[OPT_SITE_ID_MAX + 8];
 	struct opt_channels cs;
 	struct opt_tunnel *t;
 	struct opt_listener *l;
@@ -720,6 +720,7 @@ opt_tunnel_prepare(struct opt_tunnel **out, const struct opt_tunnel_opts *o,
 	t->paths = *o->paths;
 	t->sigfd = -1;
 	t->log.fd = -1;
+	t->log_fd = -1;
 	strlcpy(t->site_id, o->site, sizeof(t->site_id));
 	strlcpy(t->st.site, o->site, sizeof(t->st.site));
 	strlcpy(t->st.compression, "none", sizeof(t->st.compression));
@@ -735,18 +736,17 @@ opt_tunnel_prepare(struct opt_tunnel **out, const struct opt_tunnel_opts *o,
 	if (load_config(t, &t->site, &t->allow, &cs, &t->throttle, e) == -1)
 		goto fail;
 	opt_shaper_set(&t->shaper, &t->throttle, opt_clock_ms());
-	snprintf(name, sizeof(name), "%s.log", o->site);
 	if (opt_paths_site(&t->paths, o->site, "known_hosts", t->known_hosts,
 	        sizeof(t->known_hosts), e) == -1 ||
 	    opt_paths_run(&t->paths, o->site, ".state", t->state_path,
-	        sizeof(t->state_path), e) == -1 ||
-	    opt_paths_join(logpath, sizeof(logpath), e, t->paths.log, name,
-	        (char *)NULL) == -1)
+	        sizeof(t->state_path), e) == -1)
 		goto fail_cs;
-	if (!o->foreground && opt_dir_make(t->paths.log, e) == -1)
+	if (!o->foreground &&
+	    (t->log_fd = opt_safedir_open("log", t->paths.log, 0750, false,
+	         o->owner, e)) == -1)
 		goto fail_cs;
-	if (opt_log_open(&t->log, o->foreground ? NULL : logpath, o->site, e) ==
-	    -1)
+	if (opt_log_open(&t->log, t->log_fd, t->paths.log, o->site, o->owner,
+	        e) == -1)
 		goto fail_cs;
 	for (i = cs.n; i-- > 0;) {
 		if ((l = opt_listener_new(&cs.v[i])) == NULL) {
@@ -805,12 +805,6 @@ opt_tunnel_pin_first(struct opt_tunnel *t, int timeout_ms)
 	    "type=%s fingerprint=%s", k.name, fp);
 }
 
-const char *
-opt_tunnel_local_user(const struct opt_tunnel *t)
-{
-	return t->defaults.local_user;
-}
-
 void
 opt_tunnel_free(struct opt_tunnel *t)
 {
@@ -828,6 +822,8 @@ opt_tunnel_free(struct opt_tunnel *t)
 	if (t->sigfd != -1)
 		close(t->sigfd);
 	opt_log_close(&t->log);
+	if (t->log_fd != -1)
+		close(t->log_fd);
 	free(t->pfd);
 	free(t->polled);
 	free(t);

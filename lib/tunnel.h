@@ -11,6 +11,7 @@
 
 #include "error.h"
 #include "paths.h"
+#include "safefile.h"
 
 struct opt_tunnel;
 
@@ -21,11 +22,12 @@ struct opt_tunnel_opts {
 	/* Told of each state change, for setproctitle. */
 	void (*on_state)(void *, const char *, const char *, unsigned);
 	void *arg;
+	int run_fd; /* the checked run directory (safefile.h), the caller's */
+	const struct opt_owner *owner; /* who the process is once not root */
 };
 
 int opt_tunnel_prepare(struct opt_tunnel **, const struct opt_tunnel_opts *,
     struct opt_error *);
-const char *opt_tunnel_local_user(const struct opt_tunnel *);
 void opt_tunnel_pin_first(struct opt_tunnel *, int);
 int opt_tunnel_run(struct opt_tunnel *, struct opt_error *);
 void opt_tunnel_free(struct opt_tunnel *);

@@ -228,6 +228,25 @@ q() {
 # rep N TEXT: TEXT N times.
 rep() { local i s=; for ((i = 0; i < $1; i++)); do s+=$2; done; printf '%s' "$s"; }
 
+# need_root WHY: root, or one visible skip and the end of the file.
+need_root() {
+	[ "$(id -u)" -eq 0 ] && return 0
+	skip "$1 needs root"
+	done_testing
+	exit
+}
+
+# as USER CMD...: CMD run as USER, with USER's own group only (what a
+# less privileged user, such as local_user, may do).
+as() {
+	local user=$1
+	shift
+	setpriv --reuid="$user" --regid="$(id -g "$user")" --clear-groups -- "$@"
+}
+
+# fp FILE: what a file is: its checksum, owner, group and mode.
+fp() { printf '%s %s' "$(sha256sum <"$1" | cut -d' ' -f1)" "$(stat -c '%U:%G %a' "$1")"; }
+
 ms_now() { echo $(($(date +%s%N) / 1000000)); }
 
 # wait_for SECONDS CMD...: until CMD succeeds; 1 on timeout.

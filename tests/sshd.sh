@@ -126,6 +126,25 @@ lp_site() {
 
 stop_tunnels() { opt-tunnel stop -q >/dev/null 2>&1; }
 
+# dropping_site USER: printer lp and site nautilus, as lp_site, for a
+# tunnel that root starts and that then runs as USER (local_user), set
+# up as the package does: USER may read the config and the identity.
+dropping_site() {
+	start_printer lp
+	add_test_site nautilus
+	sed -i "s/^local_user = \"root\";/local_user = \"$1\";/" \
+		"$MAST_CONFIG_DIR/defaults.conf"
+	chmod 755 "$T"
+	chown "$1" "$T/id_ed25519"
+	# shellcheck disable=SC2034 # for the test
+	port=$(opt-channel add -q nautilus "127.0.0.1:$PRINTER_PORT")
+	opt-site trust -q nautilus
+	chmod -R o+rX "$MAST_CONFIG_DIR"
+	cleanup stop_tunnels
+	# shellcheck disable=SC2016 # run at exit
+	cleanup 'kill $(tunnel_pids) 2>/dev/null' # those a stop missed
+}
+
 # The tunnel processes of this test: those holding a file under $T.
 tunnel_pids() {
 	local p fd exe

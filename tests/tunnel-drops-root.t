@@ -4,22 +4,9 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sshd.sh"
 
-if [ "$(id -u)" -ne 0 ]; then
-	skip "dropping privileges needs root"
-	done_testing
-	exit
-fi
+need_root "dropping privileges"
 need_sshd
-start_printer lp
-add_test_site nautilus
-sed -i 's/^local_user = "root";/local_user = "nobody";/' "$MAST_CONFIG_DIR/defaults.conf"
-chmod 755 "$T"
-chown nobody "$T/id_ed25519"
-port=$(opt-channel add -q nautilus "127.0.0.1:$PRINTER_PORT")
-opt-site trust -q nautilus
-# What group mast gives in production: local_user may read the config.
-chmod -R o+rX "$MAST_CONFIG_DIR"
-cleanup stop_tunnels
+dropping_site nobody
 
 run opt-tunnel start nautilus
 is "$rc" 0 "start as root"

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdint.h>
@@ -195,6 +196,7 @@ limits(const char *dir)
 	struct opt_log log;
 	struct opt_error e;
 	char path[256];
+	int dfd;
 
 	is_int(opt_job_limit(0, 32, 0, 256), OPT_PAUSE_NONE, "room");
 	is_int(opt_job_limit(32, 32, 40, 256), OPT_PAUSE_CHANNEL,
@@ -204,7 +206,9 @@ limits(const char *dir)
 	is_int(opt_job_limit(32, 32, 256, 256), OPT_PAUSE_CHANNEL,
 	    "both: the channel's is named");
 	snprintf(path, sizeof(path), "%s/limits.log", dir);
-	ok(opt_log_open(&log, path, "unit", &e) == 0, "a log");
+	ok((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1 &&
+	        opt_log_open(&log, dfd, dir, "limits", NULL, &e) == 0,
+	    "a log");
 	ok(opt_listener_bind(l, "127.0.0.1", &e) == 0, "bound");
 	opt_listener_listen(l, true, &log);
 	ok(opt_listener_polled(l, 0), "listening: polled");
@@ -226,6 +230,7 @@ limits(const char *dir)
 	ok(!opt_listener_polled(l, 8000), "not listening: not polled");
 	is_int(l->paused, OPT_PAUSE_NONE, "down: no pause left over");
 	opt_log_close(&log);
+	close(dfd);
 	is_int(count_lines(path,
 	           "event=accept-paused channel=3 "
 	           "reason=channel-limit"),
@@ -274,7 +279,7 @@ probes(const char *dir)
 	char path[256], fp[OPT_FP_MAX] = "";
 	struct sockaddr_in sin = {.sin_family = AF_INET};
 	socklen_t len = sizeof(sin);
-	int silent = socket(AF_INET, SOCK_STREAM, 0);
+	int silent = socket(AF_INET, SOCK_STREAM, 0), dfd;
 
 	c.id = 2;
 	busy = opt_listener_new(&c);
@@ -283,7 +288,8 @@ probes(const char *dir)
 	list = busy;
 	snprintf(site.identity, sizeof(site.identity), "%s/no-such-key", dir);
 	snprintf(path, sizeof(path), "%s/probe.log", dir);
-	opt_log_open(&log, path, "unit", &e);
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	opt_log_open(&log, dfd, dir, "probe", NULL, &e);
 	opt_prober_init(&p, &list);
 	p.s.site = &site;
 	p.s.known_hosts = path;
@@ -322,6 +328,7 @@ probes(const char *dir)
 	is_str(hole->last_error, "tunnel stopping", "the probe says why");
 	opt_prober_free(&p);
 	opt_log_close(&log);
+	close(dfd);
 	is_int(count_lines(path, "event=probe-failed channel=1"), 2,
 	    "each failed probe logged once");
 	is_int(count_lines(path, "event=probe-failed channel=2"), 0,
