@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "control.h"
 #include "lock.h"
+#include "safefile.h"
 #include "site.h"
 #include "valid.h"
 
@@ -238,6 +239,24 @@ cli_site_table(const struct cli *c, const struct opt_column *cols, size_t ncols,
 		status = EX_IOERR;
 	opt_table_free(&t);
 	return status;
+}
+
+/* The run directory, checked, and who the tunnel runs as (owner).  A
+ * tunnel writes there once it dropped root; the others only remove what
+ * a tunnel left, and need neither the directory made nor local_user. */
+int
+cli_run_dir(const struct cli *c, struct opt_owner *owner, bool tunnel,
+    struct opt_error *e)
+{
+	struct opt_defaults d;
+
+	if (opt_defaults_load(&c->paths, &d, e) == -1)
+		return -1;
+	if (opt_owner_of(d.local_user, owner, e) == -1 &&
+	    (tunnel || opt_owner_of("root", owner, e) == -1))
+		return -1;
+	return opt_safedir_open("run", c->paths.run, tunnel ? 0755 : 0, tunnel,
+	    owner, e);
 }
 
 /*

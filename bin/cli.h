@@ -15,6 +15,7 @@
 #include "lock.h"
 #include "output.h"
 #include "paths.h"
+#include "safefile.h"
 
 struct cli {
 	const char *prog;
@@ -63,6 +64,8 @@ int cli_site_table(const struct cli *, const struct opt_column *, size_t,
     const char *, cli_rows_fn *, const struct opt_defaults *);
 void cli_split_pairs(const struct cli *, int, char **, int);
 const char *cli_value(const char *);
+int cli_run_dir(const struct cli *, struct opt_owner *, bool,
+    struct opt_error *);
 void cli_reload_tunnel(const struct cli *, const char *);
 
 noreturn void cli_fail(const struct cli *, const char *,

@@ -124,6 +124,28 @@ cmd_add(int argc, char **argv, const struct add_opts *o)
 	return EX_OK;
 }
 
+/* What the site's tunnel left in the run directory, removed through the
+ * checked directory (cli_run_dir): nothing is removed from a directory
+ * that another user may change. */
+static void
+remove_run_files(const char *site, const char *pidfile, const char *state)
+{
+	struct opt_owner owner;
+	struct opt_error e;
+	pid_t pid;
+	int fd;
+
+	if ((fd = cli_run_dir(&cli, &owner, false, &e)) == -1) {
+		if (errno != ENOENT)
+			cli_warn(&cli, site, &e);
+		return;
+	}
+	if (opt_pidfile_probe(pidfile, &pid) == OPT_PROC_STALE)
+		opt_safefile_unlink(fd, pidfile);
+	opt_safefile_unlink(fd, state);
+	close(fd);
+}
+
 static int
 cmd_remove(int argc, char **argv, bool force)
 {
@@ -159,9 +181,7 @@ cmd_remove(int argc, char **argv, bool force)
 	if (opt_site_remove(&cli.paths, site, &e) == -1)
 		cli_fail(&cli, site, &e);
 	opt_lock_release(&l);
-	if (opt_pidfile_probe(pidfile, &pid) == OPT_PROC_STALE)
-		unlink(pidfile);
-	unlink(state);
+	remove_run_files(site, pidfile, state);
 	if (!cli.quiet)
 		printf("%s: removed\n", site);
 	return EX_OK;

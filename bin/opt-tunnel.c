@@ -91,23 +91,6 @@ check_config(const char *site, struct opt_error *e)
 	return opt_throttle_load(&cli.paths, &d, site, &th, e);
 }
 
-/* The run directory, checked, and who the tunnel runs as (owner).  A
- * tunnel writes there once it dropped root; stop only removes what a
- * tunnel left, and needs neither the directory made nor local_user. */
-static int
-run_dir(struct opt_owner *owner, bool tunnel, struct opt_error *e)
-{
-	struct opt_defaults d;
-
-	if (opt_defaults_load(&cli.paths, &d, e) == -1)
-		return -1;
-	if (opt_owner_of(d.local_user, owner, e) == -1 &&
-	    (tunnel || opt_owner_of("root", owner, e) == -1))
-		return -1;
-	return opt_safedir_open("run", cli.paths.run, tunnel ? 0755 : 0, tunnel,
-	    owner, e);
-}
-
 /* What can be found wrong before a process is started, with its code. */
 static int
 preflight(const char *site, struct opt_error *e)
@@ -125,7 +108,7 @@ preflight(const char *site, struct opt_error *e)
 		return -1;
 	if (opt_identity_check(s.identity, e) == -1)
 		return -1;
-	if ((fd = run_dir(&owner, true, e)) == -1)
+	if ((fd = cli_run_dir(&cli, &owner, true, e)) == -1)
 		return -1;
 	close(fd);
 	return 0;
@@ -232,7 +215,7 @@ prepare(const char *site, bool foreground, struct held *h, struct opt_error *e)
 	int r;
 
 	memset(h, 0, sizeof(*h));
-	if ((h->run_fd = run_dir(&h->owner, true, e)) == -1)
+	if ((h->run_fd = cli_run_dir(&cli, &h->owner, true, e)) == -1)
 		return PREP_FAILED;
 	o.run_fd = h->run_fd;
 	run_path(site, ".pid", path, sizeof(path));
@@ -533,7 +516,7 @@ stop_one(const char *site, bool named, struct opt_error *e)
 	pid_t pid;
 	int fd;
 
-	if ((fd = run_dir(&owner, false, e)) == -1) {
+	if ((fd = cli_run_dir(&cli, &owner, false, e)) == -1) {
 		if (errno != ENOENT)
 			return -1;
 		if (named && !cli.quiet)

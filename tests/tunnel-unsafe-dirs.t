@@ -4,7 +4,8 @@
 # writable by group or others (a /tmp-like 1777 one too), owned by a
 # user who is neither root nor local_user, or, for the run directory
 # of a tunnel that drops root, not local_user's.  A missing one is
-# made, and given to local_user.
+# made, and given to local_user.  opt-site remove removes nothing from
+# such a directory.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sshd.sh"
 
@@ -64,4 +65,15 @@ refused 77 "^opt-tunnel: nautilus: run directory $(re "$T/run2"): mode 0755, own
 	"start: local_user root, a run directory of nobody's is refused (exit 77)" -- \
 	env MAST_RUN_DIR="$T/run2" opt-tunnel start nautilus
 is "$(owner "$T/run2")" "nobody:nogroup 755" "...and left as it was"
+
+# opt-site remove takes nothing out of a run directory another user may
+# change: in a 1777 one, a file of another user's named like the site's
+# state file stays, and the remove says why.
+dir tmp root:root 1777
+as nobody sh -c "echo theirs >'$T/tmp/nautilus.state'"
+run env MAST_RUN_DIR="$T/tmp" opt-site remove nautilus
+is "$rc" 0 "remove of a site with a 1777 run directory: the site is removed"
+like "$err" "^opt-site: nautilus: run directory $(re "$T/tmp"): mode 1777, $others, refusing it" \
+	"...and it says why it leaves the run directory alone"
+is "$(cat "$T/tmp/nautilus.state" 2>/dev/null)" theirs "...where the other user's file stays"
 done_testing
