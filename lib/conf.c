@@ -6,6 +6,7 @@
 #include <grp.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -437,13 +438,33 @@ mast_gid(void)
 	return gid;
 }
 
-/* Root writes files as root:mast, so the mast user can read them. */
+/*
+ * The group root gives what it writes: mast, else the primary group of
+ * local_user, so that a tunnel can read its files once it has dropped
+ * root; (gid_t)-1 keeps root's.  Set once by main(), like a umask.
+ */
+static gid_t file_gid = (gid_t)-1;
+static bool file_gid_set;
+
+void
+opt_file_group(const char *local_user)
+{
+	struct passwd *pw;
+
+	file_gid_set = true;
+	file_gid = mast_gid();
+	if (file_gid == (gid_t)-1 && strcmp(local_user, "root") != 0 &&
+	    (pw = getpwnam(local_user)) != NULL)
+		file_gid = pw->pw_gid;
+}
+
+/* Run as root, a file or directory becomes root's and the group's. */
 void
 opt_file_own(int fd)
 {
-	gid_t gid;
+	gid_t gid = file_gid_set ? file_gid : mast_gid();
 
-	if (geteuid() != 0 || (gid = mast_gid()) == (gid_t)-1)
+	if (geteuid() != 0 || gid == (gid_t)-1)
 		return;
 	if (fchown(fd, 0, gid) == -1)
 		return; /* best effort: the file is root's then, still 0640 */
@@ -465,7 +486,7 @@ opt_dir_sync(const char *dir, struct opt_error *e)
 	return 0;
 }
 
-/* mkdir -p, each new directory 0750 (root:mast when root). */
+/* mkdir -p, each new directory 0750 (opt_file_own()). */
 int
 opt_dir_make(const char *dir, struct opt_error *e)
 {
