@@ -102,6 +102,15 @@ add_test_site() {
 	[ $# -eq 0 ] || opt-site set -q "$site" "$@"
 }
 
+# nobody_site SITE: add_test_site SITE, whose tunnel, started as root,
+# drops to local_user nobody, which owns the identity and may enter $T.
+nobody_site() {
+	add_test_site "$1"
+	sed -i 's/^local_user = "root";/local_user = "nobody";/' "$MAST_CONFIG_DIR/defaults.conf"
+	chmod 755 "$T"
+	chown nobody "$T/id_ed25519"
+}
+
 # lp_site [KEY=VALUE ...] [FAKE-PRINTER-OPTION ...]: printer lp (jobs in
 # $T/lp) with the options given, and site nautilus, with the settings
 # given, whose one channel to lp listens on $port; the tunnels are

@@ -11,10 +11,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 need_sshd
 start_printer lp
-add_test_site nautilus
-sed -i 's/^local_user = "root";/local_user = "nobody";/' "$MAST_CONFIG_DIR/defaults.conf"
-chmod 755 "$T"
-chown nobody "$T/id_ed25519"
+nobody_site nautilus
 port=$(opt-channel add -q nautilus "127.0.0.1:$PRINTER_PORT")
 opt-site trust -q nautilus
 # What group mast gives in production: local_user may read the config.
