@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "conf.h"
 #include "control.h"
 #include "lock.h"
 #include "safefile.h"
@@ -177,6 +178,7 @@ cli_defaults(const struct cli *c, struct opt_defaults *d)
 
 	if (opt_defaults_load(&c->paths, d, &e) == -1)
 		cli_fail(c, NULL, &e);
+	opt_file_group(d->local_user);
 }
 
 void

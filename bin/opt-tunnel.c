@@ -32,6 +32,7 @@
 #include "conf.h"
 #include "control.h"
 #include "defaults.h"
+#include "perm.h"
 #include "pidfile.h"
 #include "safefile.h"
 #include "site.h"
@@ -91,6 +92,35 @@ check_config(const char *site, struct opt_error *e)
 	return opt_throttle_load(&cli.paths, &d, site, &th, e);
 }
 
+/*
+ * Run as root for another local_user, the tunnel reads these again once
+ * it has become that user: each must be readable by it (opt-tunnel(1)).
+ */
+static int
+readable_by_user(const char *site, const struct opt_defaults *d,
+    const struct opt_site *s, struct opt_error *e)
+{
+	static const char *const files[] = {"site.conf", "channels.conf",
+	    "throttle.conf", "known_hosts"};
+	char buf[5][PATH_MAX];
+	const char *paths[6];
+	size_t i;
+
+	if (geteuid() != 0 || strcmp(d->local_user, "root") == 0)
+		return 0;
+	if (opt_paths_join(buf[0], sizeof(buf[0]), e, cli.paths.config,
+	        "defaults.conf", (char *)NULL) == -1)
+		return -1;
+	for (i = 0; i < 4; i++)
+		if (opt_paths_site(&cli.paths, site, files[i], buf[i + 1],
+		        sizeof(buf[i + 1]), e) == -1)
+			return -1;
+	for (i = 0; i < 5; i++)
+		paths[i] = buf[i];
+	paths[5] = s->identity;
+	return opt_perm_readable(d->local_user, paths, 6, e);
+}
+
 /* What can be found wrong before a process is started, with its code. */
 static int
 preflight(const char *site, struct opt_error *e)
@@ -106,7 +136,8 @@ preflight(const char *site, struct opt_error *e)
 	    opt_defaults_load(&cli.paths, &d, e) == -1 ||
 	    opt_site_load(&cli.paths, &d, site, &s, e) == -1)
 		return -1;
-	if (opt_identity_check(s.identity, e) == -1)
+	if (opt_identity_check(s.identity, e) == -1 ||
+	    readable_by_user(site, &d, &s, e) == -1)
 		return -1;
 	if ((fd = cli_run_dir(&cli, &owner, true, e)) == -1)
 		return -1;
@@ -237,6 +268,7 @@ prepare(const char *site, bool foreground, struct held *h, struct opt_error *e)
 	(void)unlinkat(h->run_fd, name, 0);
 	if (tunnel_process(e) == -1 || opt_tunnel_prepare(&h->t, &o, e) == -1)
 		goto fail;
+	opt_file_group(h->owner.name);
 	if (dropping(&h->owner))
 		opt_tunnel_pin_first(h->t, 5000);
 	if (drop_privileges(&h->owner, e) == -1 ||

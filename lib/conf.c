@@ -1,10 +1,12 @@
 #include <sys/stat.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,37 +17,175 @@
 #include "conf.h"
 
 /*
- * The line of a string that is never closed, else 0.  libconfig 1.5
- * leaks memory on that error, so it is caught before.
+ * libconfig reads whole numbers into C ints, differently from version
+ * to version: 1.5 with atoi(), 1.7 with strtoll(s, NULL, 0) (so 022 is
+ * 18 there, 22 in 1.5), and both keep a hex number without L in an int.
+ * A number past what that holds comes out wrapped (port = 4294967318 is
+ * 22, 0x80000016 is negative) before any check can see it, so the text
+ * is scanned first, with libconfig's own tokens, and such a number is
+ * refused: every version then reads a file the same way, or refuses it.
+ * Whole numbers: [-+]?[0-9]+(L|LL)? and 0[xX][0-9a-fA-F]+(L|LL)?; without
+ * L they must fit in 32 bits (hex: 0-0x7fffffff), with L in 64.
+ */
+#define NAME_CHARS                                                             \
+	"-*0123456789_ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+struct scan {
+	const char *path;
+	const char *name; /* the setting the next value is of */
+	int namelen;
+	int line;
+	struct opt_error *e;
+};
+
+static int
+number_fail(const struct scan *sc, const char *num, size_t len, const char *why)
+{
+	return opt_error_set(sc->e, EX_CONFIG, "%s:%d: %.*s: %.*s%s %s",
+	    sc->path, sc->line, sc->namelen, sc->name,
+	    (int)(len > 40 ? 40 : len), num, len > 40 ? "..." : "", why);
+}
+
+/* The length of [eE][-+]?[0-9]+ at s, or 0. */
+static size_t
+exponent_len(const char *s)
+{
+	size_t n = 1;
+
+	if (*s != 'e' && *s != 'E')
+		return 0;
+	n += s[1] == '-' || s[1] == '+';
+	if (!isdigit((unsigned char)s[n]))
+		return 0;
+	return n + strspn(s + n, "0123456789");
+}
+
+/* The length of the float at s, as libconfig's scanner takes it, or 0. */
+static size_t
+float_len(const char *s)
+{
+	size_t n = s[0] == '-' || s[0] == '+', d, x;
+
+	d = strspn(s + n, "0123456789");
+	n += d;
+	if (s[n] == '.') {
+		n++;
+		n += strspn(s + n, "0123456789");
+		return n + exponent_len(s + n);
+	}
+	if (d == 0 || (x = exponent_len(s + n)) == 0)
+		return 0;
+	return n + x;
+}
+
+/*
+ * Checks the whole number (or float) at s; returns its length, or 0
+ * with sc->e set when it is refused.
+ */
+static size_t
+number_check(const struct scan *sc, const char *s)
+{
+	unsigned long long v = 0, max;
+	bool neg = false, hex = false, over = false, lead0, wide;
+	size_t n, digits, i;
+	int base = 10;
+
+	if ((n = float_len(s)) != 0)
+		return n;
+	n = 0;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X') &&
+	    isxdigit((unsigned char)s[2])) {
+		hex = true;
+		base = 16;
+		n = 2;
+	} else if (s[0] == '-' || s[0] == '+') {
+		neg = s[0] == '-';
+		n = 1;
+	}
+	digits = strspn(s + n, hex ? "0123456789abcdefABCDEF" : "0123456789");
+	if (digits == 0)
+		return 1; /* a lone sign: libconfig says what is wrong */
+	for (i = n; i < n + digits; i++) {
+		unsigned d = isdigit((unsigned char)s[i])
+		    ? (unsigned)(s[i] - '0')
+		    : (unsigned)(tolower((unsigned char)s[i]) - 'a' + 10);
+		if (v > (ULLONG_MAX - d) / (unsigned)base)
+			over = true;
+		else
+			v = v * (unsigned)base + d;
+	}
+	lead0 = !hex && digits > 1 && s[n] == '0';
+	n += digits;
+	wide = s[n] == 'L';
+	n += wide ? 1 + (s[n + 1] == 'L') : 0;
+	if (lead0) {
+		number_fail(sc, s, n,
+		    "has a leading zero (octal to libconfig 1.7, decimal to "
+		    "1.5)");
+		return 0;
+	}
+	max = (wide ? (unsigned long long)LLONG_MAX : INT_MAX) + (unsigned)neg;
+	if (over || v > max) {
+		number_fail(sc, s, n, "is out of range");
+		return 0;
+	}
+	return n;
+}
+
+/*
+ * Walks the text with libconfig's tokens: refuses a whole number that
+ * libconfig would not hold exactly (above), and a string that is never
+ * closed (libconfig 1.5 leaks memory on that error).
  */
 static int
-open_string(const char *s)
+scan_text(const char *path, const char *s, struct opt_error *e)
 {
-	int line = 1, start = 0;
+	struct scan sc = {path, "value", 5, 1, e};
+	const char *end;
+	size_t n;
+	int start;
 
-	for (; *s != '\0'; s++) {
-		if (*s == '\n')
-			line++;
-		if (start) {
-			if (*s == '\\' && s[1] != '\0')
-				line += *++s == '\n';
-			else if (*s == '"')
-				start = 0;
+	while (*s != '\0') {
+		if (*s == '\n') {
+			sc.line++;
+			s++;
 		} else if (*s == '"') {
-			start = line;
-		} else if (*s == '#' || (*s == '/' && s[1] == '/')) {
-			while (s[1] != '\0' && s[1] != '\n')
-				s++;
-		} else if (*s == '/' && s[1] == '*') {
-			for (s += 2; *s != '\0' && !(*s == '*' && s[1] == '/');
-			     s++)
-				line += *s == '\n';
-			if (*s == '\0')
+			for (start = sc.line, s++; *s != '"'; s++) {
+				if (*s == '\0')
+					return opt_error_set(e, EX_CONFIG,
+					    "%s:%d: a \" is not closed", path,
+					    start);
+				if (*s == '\\' && s[1] != '\0')
+					s++;
+				sc.line += *s == '\n';
+			}
+			s++;
+		} else if (*s == '#' || (s[0] == '/' && s[1] == '/')) {
+			s += strcspn(s, "\n");
+		} else if (s[0] == '/' && s[1] == '*') {
+			if ((end = strstr(s + 2, "*/")) == NULL)
 				return 0; /* libconfig says what is wrong */
+			for (; s < end; s++)
+				sc.line += *s == '\n';
+			s += 2;
+		} else if (isalpha((unsigned char)*s) || *s == '*') {
+			n = 1 + strspn(s + 1, NAME_CHARS);
+			end = s + n + strspn(s + n, " \t\r\n");
+			if (*end == '=' || *end == ':') {
+				sc.name = s;
+				sc.namelen = (int)n;
+			}
+			s += n;
+		} else if (isdigit((unsigned char)*s) || *s == '-' ||
+		    *s == '+' || *s == '.') {
+			if ((n = number_check(&sc, s)) == 0)
+				return -1;
+			s += n;
+		} else {
 			s++;
 		}
 	}
-	return start;
+	return 0;
 }
 
 /*
@@ -96,11 +236,8 @@ parse(const char *path, int fd, off_t size, config_t *cfg, struct opt_error *e)
 		if ((line = strchr(line, '\n')) != NULL)
 			line++;
 	}
-	if ((lineno = open_string(buf)) != 0) {
-		opt_error_set(e, EX_CONFIG, "%s:%d: a \" is not closed", path,
-		    lineno);
+	if (scan_text(path, buf, e) == -1)
 		goto fail;
-	}
 	if (config_read_string(cfg, buf) != CONFIG_TRUE) {
 		opt_error_set(e, EX_CONFIG, "%s:%d: %s", path,
 		    config_error_line(cfg),
@@ -301,13 +438,33 @@ mast_gid(void)
 	return gid;
 }
 
-/* Root writes files as root:mast, so the mast user can read them. */
+/*
+ * The group root gives what it writes: mast, else the primary group of
+ * local_user, so that a tunnel can read its files once it has dropped
+ * root; (gid_t)-1 keeps root's.  Set once by main(), like a umask.
+ */
+static gid_t file_gid = (gid_t)-1;
+static bool file_gid_set;
+
+void
+opt_file_group(const char *local_user)
+{
+	struct passwd *pw;
+
+	file_gid_set = true;
+	file_gid = mast_gid();
+	if (file_gid == (gid_t)-1 && strcmp(local_user, "root") != 0 &&
+	    (pw = getpwnam(local_user)) != NULL)
+		file_gid = pw->pw_gid;
+}
+
+/* Run as root, a file or directory becomes root's and the group's. */
 void
 opt_file_own(int fd)
 {
-	gid_t gid;
+	gid_t gid = file_gid_set ? file_gid : mast_gid();
 
-	if (geteuid() != 0 || (gid = mast_gid()) == (gid_t)-1)
+	if (geteuid() != 0 || gid == (gid_t)-1)
 		return;
 	if (fchown(fd, 0, gid) == -1)
 		return; /* best effort: the file is root's then, still 0640 */
@@ -329,7 +486,7 @@ opt_dir_sync(const char *dir, struct opt_error *e)
 	return 0;
 }
 
-/* mkdir -p, each new directory 0750 (root:mast when root). */
+/* mkdir -p, each new directory 0750 (opt_file_own()). */
 int
 opt_dir_make(const char *dir, struct opt_error *e)
 {

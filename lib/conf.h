@@ -38,6 +38,7 @@ void opt_conf_put_quoted(FILE *, const char *);
 int opt_file_replace(const char *, const char *, size_t, struct opt_error *);
 int opt_dir_sync(const char *, struct opt_error *);
 int opt_dir_make(const char *, struct opt_error *);
+void opt_file_group(const char *);
 void opt_file_own(int);
 int opt_conf_save(const char *, void (*)(FILE *, const void *), const void *,
     struct opt_error *);

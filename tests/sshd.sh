@@ -107,6 +107,18 @@ add_test_site() {
 	[ $# -eq 0 ] || opt-site set -q "$site" "$@"
 }
 
+# user_site SITE USER: add_test_site SITE, whose tunnel, started as
+# root, drops to local_user USER, which owns the identity and may enter
+# $T; nobody_site SITE: the same for nobody.
+user_site() {
+	add_test_site "$1"
+	sed -i "s/^local_user = \"root\";/local_user = \"$2\";/" \
+		"$MAST_CONFIG_DIR/defaults.conf"
+	chmod 755 "$T"
+	chown "$2" "$T/id_ed25519"
+}
+nobody_site() { user_site "$1" nobody; }
+
 # lp_site [KEY=VALUE ...] [FAKE-PRINTER-OPTION ...]: printer lp (jobs in
 # $T/lp) with the options given, and site nautilus, with the settings
 # given, whose one channel to lp listens on $port; the tunnels are
@@ -131,11 +143,7 @@ stop_tunnels() { opt-tunnel stop -q >/dev/null 2>&1; }
 # up as the package does: USER may read the config and the identity.
 dropping_site() {
 	start_printer lp
-	add_test_site nautilus
-	sed -i "s/^local_user = \"root\";/local_user = \"$1\";/" \
-		"$MAST_CONFIG_DIR/defaults.conf"
-	chmod 755 "$T"
-	chown "$1" "$T/id_ed25519"
+	user_site nautilus "$1"
 	# shellcheck disable=SC2034 # for the test
 	port=$(opt-channel add -q nautilus "127.0.0.1:$PRINTER_PORT")
 	opt-site trust -q nautilus
