@@ -63,7 +63,7 @@ int cli_site_table(const struct cli *, const struct opt_column *, size_t,
     const char *, cli_rows_fn *, const struct opt_defaults *);
 void cli_split_pairs(const struct cli *, int, char **, int);
 const char *cli_value(const char *);
-void cli_reload_tunnel(const struct cli *, const char *);
+int cli_reload_tunnel(const struct cli *, const char *);
 
 noreturn void cli_fail(const struct cli *, const char *,
     const struct opt_error *);
