@@ -13,14 +13,8 @@
 PORT_LO=$((22000 + RANDOM % 9000)) PORT_HI=$((PORT_LO + 40))
 
 need_sshd
-start_printer slow --read-delay 20
-slow_port=$PRINTER_PORT
-start_printer lp
-lp_port=$PRINTER_PORT
-add_test_site nautilus bind=127.0.0.1
-long=$(opt-channel add -q nautilus "127.0.0.1:$slow_port")
+slow_lp_site
 opt-throttle set -q nautilus --up 4M --down 4M
-cleanup stop_tunnels
 cc=$MAST_CONFIG_DIR/nautilus/channels.conf
 tc=$MAST_CONFIG_DIR/nautilus/throttle.conf
 
@@ -31,13 +25,8 @@ pid=$(st pid)
 succeeds "opt-throttle set, the tunnel applies it: exit 0" -- opt-throttle set nautilus --up 3M
 is "$(st throttle_up)" 3072 "...and it is in force when the tool returns"
 
-# A long job runs through everything below: 12 MiB to a printer that
-# reads 64 KiB every 20 ms.
-head -c 12582912 /dev/urandom >"$T/long"
-send-job "$long" "$T/long" >/dev/null 2>"$T/long.err" &
-job=$!
-cleanup "kill $job 2>/dev/null"
-wait_for 10 test -s "$T/slow/job-1.part"
+# A long job runs through everything below: 12 MiB at 3 MiB/s at most.
+long_job slow "$long" "$T/long" 12582912
 ok $? "the long job is running"
 
 # channels.conf broken by hand, then a throttle edit.
