@@ -560,6 +560,10 @@ poll_timeout(struct opt_tunnel *t, long long now)
 	long long until = now + 1000;
 	const struct opt_listener *l;
 
+	/* The heartbeat is on time: the file promises its interval. */
+	if (t->state_written + STATE_HEARTBEAT_MS < until)
+		until = t->state_written + STATE_HEARTBEAT_MS;
+
 	if (t->session.phase == OPT_SP_IDLE && t->retry_at < until)
 		until = t->retry_at;
 	if (t->draining && t->drain_deadline < until)
