@@ -263,26 +263,39 @@ cli_run_dir(const struct cli *c, struct opt_owner *owner, bool tunnel,
 
 /*
  * After an edit: a running tunnel of the site re-reads its files
- * (SIGHUP), so the change is live without dropping anything.
+ * (SIGHUP), so the change is live without dropping anything; the tool
+ * waits until it did, or refused.  The edit stays stored either way.
+ * Returns the status to exit with.
  */
-void
+int
 cli_reload_tunnel(const struct cli *c, const char *site)
 {
+	char why[OPT_ERROR_MAX];
 	struct opt_error e;
 	pid_t pid;
-	int r = opt_tunnel_signal(&c->paths, site, SIGHUP, &pid, &e);
+	int r =
+	    opt_tunnel_reload(&c->paths, site, OPT_RELOAD_WAIT_MS, &pid, &e);
 
-	if (r == -1) {
-		char why[OPT_ERROR_MAX];
-
-		strlcpy(why, e.text, sizeof(why));
+	if (r == 1 && c->verbose)
+		printf("%s: tunnel (pid %ld) applied it\n", site, (long)pid);
+	if (r != -1)
+		return EX_OK;
+	strlcpy(why, e.text, sizeof(why));
+	if (e.status == EX_CONFIG)
 		opt_error_set(&e, e.status,
-		    "saved, but not applied: %s; run 'opt-tunnel reload %s'",
+		    "stored, but the tunnel refused it and keeps its old "
+		    "settings: %s",
+		    why);
+	else if (e.status == EX_TEMPFAIL)
+		opt_error_set(&e, e.status,
+		    "stored, but not confirmed: %s; see 'opt-status %s'", why,
+		    site);
+	else
+		opt_error_set(&e, e.status,
+		    "stored, but not applied: %s; run 'opt-tunnel reload %s'",
 		    why, site);
-		cli_warn(c, site, &e);
-	} else if (r == 1 && c->verbose) {
-		printf("%s: tunnel (pid %ld) reloads\n", site, (long)pid);
-	}
+	cli_warn(c, site, &e);
+	return e.status ? e.status : EX_SOFTWARE;
 }
 
 /*

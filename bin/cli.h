@@ -66,7 +66,7 @@ void cli_split_pairs(const struct cli *, int, char **, int);
 const char *cli_value(const char *);
 int cli_run_dir(const struct cli *, struct opt_owner *, bool,
     struct opt_error *);
-void cli_reload_tunnel(const struct cli *, const char *);
+int cli_reload_tunnel(const struct cli *, const char *);
 
 noreturn void cli_fail(const struct cli *, const char *,
     const struct opt_error *);

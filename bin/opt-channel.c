@@ -78,8 +78,8 @@ edit_begin(const char *site, struct edit *ed)
 }
 
 /* Saves channels.conf and releases the lock; a running tunnel of the
- * site re-reads it. */
-static void
+ * site re-reads it.  Returns the status to exit with. */
+static int
 edit_end(const char *site, struct edit *ed)
 {
 	struct opt_error e;
@@ -88,7 +88,7 @@ edit_end(const char *site, struct edit *ed)
 		cli_fail(&cli, site, &e);
 	opt_lock_release(&ed->l);
 	opt_channels_free(&ed->cs);
-	cli_reload_tunnel(&cli, site);
+	return cli_reload_tunnel(&cli, site);
 }
 
 static void
@@ -111,6 +111,7 @@ cmd_add(int argc, char **argv, const char *listen, const char *desc)
 	struct opt_error e;
 	struct edit ed;
 	const char *site;
+	int status;
 
 	opt_channel_builtin(&c);
 	if (argc != 3)
@@ -135,7 +136,7 @@ cmd_add(int argc, char **argv, const char *listen, const char *desc)
 	if ((nc = opt_channels_add(&ed.cs, &c, &e)) == NULL)
 		cli_fail(&cli, site, &e);
 	c = *nc;
-	edit_end(site, &ed);
+	status = edit_end(site, &ed);
 
 	if (cli.format == OPT_FMT_JSON) {
 		printf("{\"site\":\"%s\",\"id\":%d,\"listen\":%d,\"printer\":",
@@ -154,7 +155,7 @@ cmd_add(int argc, char **argv, const char *listen, const char *desc)
 		    c.listen, v6 ? "[" : "", c.printer, v6 ? "]" : "",
 		    c.printer_port);
 	}
-	return EX_OK;
+	return status;
 }
 
 static int
@@ -164,7 +165,7 @@ cmd_remove(int argc, char **argv)
 	struct opt_error e;
 	struct edit ed;
 	const char *site;
-	int id, port;
+	int id, port, status;
 
 	if (argc != 3)
 		cli_usage_error(&cli, "remove needs SITE and ID");
@@ -176,11 +177,11 @@ cmd_remove(int argc, char **argv)
 	port = c != NULL ? c->listen : 0;
 	if (opt_channels_remove(&ed.cs, id, &e) == -1)
 		cli_fail(&cli, site, &e);
-	edit_end(site, &ed);
+	status = edit_end(site, &ed);
 	if (!cli.quiet)
 		printf("%s: channel %d removed, port %d is free\n", site, id,
 		    port);
-	return EX_OK;
+	return status;
 }
 
 static const struct opt_column channel_cols[] = {
@@ -238,7 +239,7 @@ cmd_set(int argc, char **argv)
 	struct opt_error e;
 	struct edit ed;
 	const char *site;
-	int i, id, old_listen;
+	int i, id, old_listen, status;
 
 	if (argc < 4)
 		cli_usage_error(&cli, "set needs SITE, ID and KEY=VALUE");
@@ -262,12 +263,12 @@ cmd_set(int argc, char **argv)
 		opt_channel_set(c, argv[i], cli_value(argv[i]), NULL);
 	if (c->listen != old_listen)
 		check_port(&ed.s, c->listen, id);
-	edit_end(site, &ed);
+	status = edit_end(site, &ed);
 	if (cli.verbose)
 		for (i = 3; i < argc; i++)
 			printf("%s: channel %d: %s = %s\n", site, id, argv[i],
 			    cli_value(argv[i]));
-	return EX_OK;
+	return status;
 }
 
 int

@@ -293,7 +293,7 @@ cmd_set(int argc, char **argv)
 	struct opt_error e;
 	struct opt_lock l;
 	const char *site;
-	int i;
+	int i, status;
 
 	if (argc < 3)
 		cli_usage_error(&cli, "set needs SITE and KEY=VALUE");
@@ -314,12 +314,12 @@ cmd_set(int argc, char **argv)
 	if (opt_site_save(&cli.paths, &s, &e) == -1)
 		cli_fail(&cli, site, &e);
 	opt_lock_release(&l);
-	cli_reload_tunnel(&cli, site);
+	status = cli_reload_tunnel(&cli, site);
 	if (cli.verbose)
 		for (i = 2; i < argc; i++)
 			printf("%s: %s = %s\n", site, argv[i],
 			    cli_value(argv[i]));
-	return cli_flush(&cli, EX_OK);
+	return cli_flush(&cli, status);
 }
 
 /*
@@ -338,7 +338,7 @@ cmd_trust(int argc, char **argv, const char *want)
 	struct opt_error e;
 	struct opt_lock l;
 	const char *site;
-	int r;
+	int r, status;
 
 	if (argc != 2)
 		cli_usage_error(&cli, "trust needs SITE");
@@ -393,10 +393,10 @@ cmd_trust(int argc, char **argv, const char *want)
 	            : opt_knownhosts_pin(path, s.host, s.port, &k, &e)) == -1)
 		cli_fail(&cli, site, &e);
 	opt_lock_release(&l);
-	cli_reload_tunnel(&cli, site);
+	status = cli_reload_tunnel(&cli, site);
 	if (!cli.quiet)
 		printf("%s: pinned in %s\n", site, path);
-	return EX_OK;
+	return status;
 }
 
 /* A file's text, whole; a mast config is small. */

@@ -136,13 +136,38 @@ printer_text(char *buf, size_t len, const struct opt_state_channel *c)
 	    v6 ? "]" : "", c->printer_port);
 }
 
+/*
+ * What is wrong with a site, in one line: a stale tunnel's silence,
+ * then a reload the tunnel refused, then the tunnel's last error.
+ */
+static void
+site_error(char *buf, size_t len, const struct opt_state *st)
+{
+	buf[0] = '\0';
+	if (st->age > 0)
+		snprintf(buf, len, "no state written for %lld s (last: %s)",
+		    st->age,
+		    st->updated != 0 ? opt_tstate_name(st->reported) : "none");
+	if (st->reload_error[0] != '\0') {
+		if (buf[0] != '\0')
+			strlcat(buf, "; ", len);
+		strlcat(buf, "reload failed: ", len);
+		strlcat(buf, st->reload_error, len);
+	}
+	if (st->last_error[0] != '\0') {
+		if (buf[0] != '\0')
+			strlcat(buf, "; ", len);
+		strlcat(buf, st->last_error, len);
+	}
+}
+
 /* Table or tab-separated lines; human units only in the table. */
 static void
 text_rows(struct opt_table *sites, struct opt_table *chans,
     const struct opt_state *st)
 {
 	bool human = cli.format == OPT_FMT_TABLE;
-	char buf[OPT_HOST_MAX + 16];
+	char buf[OPT_HOST_MAX + 16], why[3 * OPT_STATE_ERROR_MAX];
 	unsigned active = 0;
 	size_t i;
 
@@ -176,7 +201,8 @@ text_rows(struct opt_table *sites, struct opt_table *chans,
 		bytes_cell(sites, "rate_up", st->rate_up, human);
 		bytes_cell(sites, "rate_down", st->rate_down, human);
 	}
-	opt_table_str(sites, "last_error", st->last_error);
+	site_error(why, sizeof(why), st);
+	opt_table_str(sites, "last_error", why);
 
 	for (i = 0; chans != NULL && i < st->nchannels; i++) {
 		const struct opt_state_channel *c = &st->channels[i];
@@ -197,10 +223,12 @@ text_rows(struct opt_table *sites, struct opt_table *chans,
 	}
 }
 
-/* The keys are the state file's names (opt-status(1)). */
+/* The keys are the state file's names (opt-status(1)); last_error is
+ * the table's LAST ERROR. */
 static void
 json_site(FILE *f, const struct opt_state *st)
 {
+	char why[3 * OPT_STATE_ERROR_MAX];
 	size_t i;
 
 	fputs("{\"site\":", f);
@@ -215,7 +243,19 @@ json_site(FILE *f, const struct opt_state *st)
 	    ",\"since\":%lld,\"updated\":%lld,\"reconnects\":%llu,"
 	    "\"last_error\":",
 	    st->since, st->updated, st->reconnects);
-	opt_json_string(f, st->last_error);
+	site_error(why, sizeof(why), st);
+	opt_json_string(f, why);
+	fprintf(f,
+	    ",\"interval\":%u,\"age\":%lld,\"generation\":", st->interval,
+	    st->age);
+	opt_json_string(f, st->generation);
+	fprintf(f,
+	    ",\"config_pending\":%s,\"reloads\":%llu,"
+	    "\"reload_error\":",
+	    opt_tunnel_config_pending(&cli.paths, st->site, st) ? "true"
+	                                                        : "false",
+	    st->reloads);
+	opt_json_string(f, st->reload_error);
 	fputs(",\"compression\":", f);
 	opt_json_string(f, st->compression[0] ? st->compression : "none");
 	fprintf(f,
@@ -253,6 +293,7 @@ enum {
 	M_PAYLOAD_BYTES,
 	M_JOBS,
 	M_RECONNECTS,
+	M_CONFIG_PENDING,
 	M_CHANNEL_ACTIVE, /* the first metric of each channel */
 	M_CHANNEL_JOBS,
 	M_CHANNEL_BYTES,
@@ -274,6 +315,9 @@ static const struct {
     [M_JOBS] = {"opt_tunnel_jobs_total", "counter", "Jobs accepted."},
     [M_RECONNECTS] = {"opt_tunnel_reconnects_total", "counter",
         "Sessions lost or attempts failed since the tunnel started."},
+    [M_CONFIG_PENDING] = {"opt_tunnel_config_pending", "gauge",
+        "Whether the tunnel runs an older configuration than its files "
+        "(1) or not (0)."},
     [M_CHANNEL_ACTIVE] = {"opt_tunnel_channel_active", "gauge",
         "Jobs running on the channel."},
     [M_CHANNEL_JOBS] = {"opt_tunnel_channel_jobs_total", "counter",
@@ -357,6 +401,10 @@ prom_site(FILE *f, int m, const struct opt_state *s)
 	case M_RECONNECTS:
 		prom_sample(f, m, s->site, NULL, NULL, s->reconnects);
 		break;
+	case M_CONFIG_PENDING:
+		prom_sample(f, m, s->site, NULL, NULL,
+		    opt_tunnel_config_pending(&cli.paths, s->site, s));
+		break;
 	}
 }
 
@@ -421,7 +469,7 @@ check(char **sites, size_t n, int timeout_ms)
 	struct opt_state *st;
 	unsigned long long *before;
 	bool *asked;
-	char msg[2048] = "";
+	char msg[2048] = "", why[3 * OPT_STATE_ERROR_MAX];
 	size_t i, k, waiting = 0, up = 0, printers = 0;
 	long long deadline = opt_clock_ms() + timeout_ms;
 	int worst = CHECK_OK, r;
@@ -488,19 +536,32 @@ check(char **sites, size_t n, int timeout_ms)
 
 		if ((int)s->state >= OPT_TS_STOPPED + 100)
 			continue;
+		site_error(why, sizeof(why), s);
+		if (s->state != OPT_TS_STALE &&
+		    opt_tunnel_config_pending(&cli.paths, s->site, s))
+			note(msg, sizeof(msg), &worst, CHECK_WARNING,
+			    "%s runs an older configuration than its files "
+			    "(%s%s)",
+			    s->site,
+			    s->reload_error[0]
+			        ? "reload failed: "
+			        : "not reloaded since they changed",
+			    s->reload_error);
 		switch (s->state) {
 		case OPT_TS_STOPPED:
 		case OPT_TS_STALE:
 		case OPT_TS_HOSTKEY_MISMATCH:
-			note(msg, sizeof(msg), &worst, CHECK_CRITICAL, "%s %s",
-			    s->site, opt_tstate_name(s->state));
+			/* A stale tunnel's why is its silence. */
+			note(msg, sizeof(msg), &worst, CHECK_CRITICAL,
+			    "%s %s%s%s", s->site, opt_tstate_name(s->state),
+			    s->age > 0 ? ": " : "", s->age > 0 ? why : "");
 			continue;
 		case OPT_TS_UP:
 			break;
 		default:
 			note(msg, sizeof(msg), &worst, CHECK_WARNING,
 			    "%s %s%s%s", s->site, opt_tstate_name(s->state),
-			    s->last_error[0] ? ": " : "", s->last_error);
+			    why[0] ? ": " : "", why);
 			continue;
 		}
 		up++;

@@ -64,7 +64,7 @@ edit(int argc, char **argv, const char *cmd, const char *up, const char *down)
 	struct opt_error e;
 	struct opt_lock l;
 	const char *site;
-	int upk = 0, downk = 0;
+	int upk = 0, downk = 0, status;
 
 	if (argc != 2)
 		cli_usage_error(&cli, "%s needs one SITE", cmd);
@@ -88,11 +88,11 @@ edit(int argc, char **argv, const char *cmd, const char *up, const char *down)
 	if (opt_throttle_save(&cli.paths, site, &th, &e) == -1)
 		cli_fail(&cli, site, &e);
 	opt_lock_release(&l);
-	cli_reload_tunnel(&cli, site);
+	status = cli_reload_tunnel(&cli, site);
 	if (!cli.quiet)
 		printf("%s: throttle %s, up %d KiB/s, down %d KiB/s\n", site,
 		    th.enabled ? "on" : "off", th.up, th.down);
-	return EX_OK;
+	return status;
 }
 
 static const struct opt_column cols[] = {
@@ -102,23 +102,36 @@ static const struct opt_column cols[] = {
     {"down", "DOWN", OPT_COL_RIGHT},
     {"rate_up", "RATE_UP", OPT_COL_RIGHT},
     {"rate_down", "RATE_DOWN", OPT_COL_RIGHT},
+    {"applied", "APPLIED", 0},
 };
 
-/* The configured limits (KiB/s) and, if the tunnel runs, its rates. */
+/*
+ * The limits in force (KiB/s) and, if the tunnel runs, its rates: a
+ * running tunnel's own limits, which are those of throttle.conf only
+ * once it has applied the files (APPLIED yes); pending while it runs
+ * older ones (a reload not done yet, or refused).  No tunnel: the
+ * file's, which apply when it starts.
+ */
 static int
 show_row(struct opt_table *t, const struct opt_defaults *d, const char *site,
     struct opt_error *e)
 {
 	struct opt_throttle th;
 	struct opt_state st;
-	bool live;
+	bool live, pending;
 
 	if (opt_throttle_load(&cli.paths, d, site, &th, e) == -1)
 		return -1;
 	/* Only the scalars are used: the rates of a running tunnel. */
 	opt_tunnel_status(&cli.paths, site, false, &st, NULL);
-	live = st.updated != 0;
 	opt_state_free(&st);
+	live = st.updated != 0 && st.state != OPT_TS_STALE;
+	pending = live && opt_tunnel_config_pending(&cli.paths, site, &st);
+	if (live && st.has_throttle) {
+		th.enabled = st.throttle_on;
+		th.up = (int)st.throttle_up;
+		th.down = (int)st.throttle_down;
+	}
 	if (opt_table_row(t) == -1)
 		return opt_error_set(e, EX_OSERR, "out of memory");
 	opt_table_str(t, "site", site);
@@ -128,6 +141,7 @@ show_row(struct opt_table *t, const struct opt_defaults *d, const char *site,
 	if (live) {
 		opt_table_int(t, "rate_up", (long long)(st.rate_up / 1024));
 		opt_table_int(t, "rate_down", (long long)(st.rate_down / 1024));
+		opt_table_str(t, "applied", pending ? "pending" : "yes");
 	}
 	return 0;
 }

@@ -460,8 +460,9 @@ wait_up(struct started *s, size_t n, int wait_s, int *status)
 			opt_tunnel_status(&cli.paths, s[i].site, false, &st,
 			    NULL);
 			opt_state_free(&st); /* only the scalars are used */
+			/* Stale with a pid: a live process that is silent. */
 			running = st.state != OPT_TS_STOPPED &&
-			    st.state != OPT_TS_STALE;
+			    (st.state != OPT_TS_STALE || st.pid > 0);
 			fresh = st.updated != 0;
 			if (!fresh && running && waited < wait_s * 1000LL)
 				continue;
@@ -580,24 +581,31 @@ stop_one(const char *site, bool named, struct opt_error *e)
 	return 0;
 }
 
+/* The tunnel re-reads the site's files and reopens its log (which
+ * logrotate needs); a file it cannot apply is reported here with the
+ * tunnel's own reason, and the tunnel keeps its settings. */
 static int
 reload_one(const char *site, bool named, struct opt_error *e)
 {
+	char why[OPT_ERROR_MAX];
 	pid_t pid;
 	int r;
 
-	if ((r = opt_tunnel_signal(&cli.paths, site, SIGHUP, &pid, e)) == -1)
-		return -1;
+	r = opt_tunnel_reload(&cli.paths, site, OPT_RELOAD_WAIT_MS, &pid, e);
 	if (r == 0)
 		return named ? opt_error_set(e, EX_UNAVAILABLE, "not running")
 		             : 0;
-	/* A broken file is said here (the tunnel would only log it); the
-	 * tunnel was signalled all the same: it keeps its settings and
-	 * reopens its log, which logrotate needs. */
-	if (check_config(site, e) == -1)
+	if (r == -1 && e->status == EX_CONFIG) {
+		strlcpy(why, e->text, sizeof(why));
+		return opt_error_set(e, EX_CONFIG,
+		    "the tunnel refused the files and keeps its old settings: "
+		    "%s",
+		    why);
+	}
+	if (r == -1)
 		return -1;
 	if (cli.verbose)
-		printf("%s: reloading (pid %ld)\n", site, (long)pid);
+		printf("%s: reloaded (pid %ld)\n", site, (long)pid);
 	return 0;
 }
 

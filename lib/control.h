@@ -20,4 +20,11 @@ int opt_tunnel_status(const struct opt_paths *, const char *, bool,
 int opt_tunnel_signal(const struct opt_paths *, const char *, int, pid_t *,
     struct opt_error *);
 
+/* How long a tool waits for a tunnel to apply or refuse its files. */
+#define OPT_RELOAD_WAIT_MS 2000
+int opt_tunnel_reload(const struct opt_paths *, const char *, int, pid_t *,
+    struct opt_error *);
+bool opt_tunnel_config_pending(const struct opt_paths *, const char *,
+    const struct opt_state *);
+
 #endif

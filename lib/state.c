@@ -71,11 +71,19 @@ opt_state_format(FILE *f, const struct opt_state *s)
 	    "reconnects=%llu\nlast_error=%s\ncompression=%s\n"
 	    "wire_up=%llu\nwire_down=%llu\npayload_up=%llu\n"
 	    "payload_down=%llu\njobs=%llu\nrate_up=%llu\nrate_down=%llu\n"
-	    "probes=%llu\nchannels=%zu\n",
+	    "probes=%llu\ninterval=%u\ngeneration=%s\nreloads=%llu\n"
+	    "reload_generation=%s\nreload_error=%s\n",
 	    s->site, s->pid, opt_tstate_name(s->state), s->since, s->updated,
 	    s->reconnects, s->last_error, s->compression, s->wire_up,
 	    s->wire_down, s->payload_up, s->payload_down, s->jobs, s->rate_up,
-	    s->rate_down, s->probes, s->nchannels);
+	    s->rate_down, s->probes, s->interval, s->generation, s->reloads,
+	    s->reload_generation, s->reload_error);
+	if (s->has_throttle)
+		fprintf(f,
+		    "throttle=%s\nthrottle_up=%llu\nthrottle_down=%llu\n",
+		    s->throttle_on ? "on" : "off", s->throttle_up,
+		    s->throttle_down);
+	fprintf(f, "channels=%zu\n", s->nchannels);
 	for (i = 0; i < s->nchannels; i++) {
 		const struct opt_state_channel *c = &s->channels[i];
 		fprintf(f,
@@ -247,6 +255,7 @@ channel_field(struct opt_state *s, const char *key, const char *v)
 static int
 field(struct opt_state *s, const char *key, const char *v)
 {
+	unsigned long long u;
 	long long n;
 
 	if (strncmp(key, "channel.", 8) == 0)
@@ -290,6 +299,32 @@ field(struct opt_state *s, const char *key, const char *v)
 		return u64(v, &s->rate_up);
 	if (strcmp(key, "rate_down") == 0)
 		return u64(v, &s->rate_down);
+	if (strcmp(key, "interval") == 0)
+		return u64(v, &u) == -1 || u > 86400
+		    ? -1
+		    : (s->interval = (unsigned)u, 0);
+	if (strcmp(key, "generation") == 0)
+		return opt_state_text(s->generation, sizeof(s->generation), v),
+		       0;
+	if (strcmp(key, "reloads") == 0)
+		return u64(v, &s->reloads);
+	if (strcmp(key, "reload_generation") == 0)
+		return opt_state_text(s->reload_generation,
+		           sizeof(s->reload_generation), v),
+		       0;
+	if (strcmp(key, "reload_error") == 0)
+		return opt_state_text(s->reload_error, sizeof(s->reload_error),
+		           v),
+		       0;
+	if (strcmp(key, "throttle") == 0) {
+		s->has_throttle = true;
+		s->throttle_on = strcmp(v, "on") == 0;
+		return 0;
+	}
+	if (strcmp(key, "throttle_up") == 0)
+		return u64(v, &s->throttle_up);
+	if (strcmp(key, "throttle_down") == 0)
+		return u64(v, &s->throttle_down);
 	return 0; /* unknown keys are for newer readers */
 }
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "error.h"
+#include "generation.h"
 #include "valid.h"
 
 enum opt_tstate {
@@ -25,6 +26,11 @@ enum opt_tstate {
 };
 
 #define OPT_STATE_ERROR_MAX 200
+/* Seconds: a tunnel writes its state at least this often, idle or not
+ * (the file says so in `interval`); a live tunnel whose file is older
+ * than OPT_STATE_STALE_AFTER intervals is stale. */
+#define OPT_STATE_INTERVAL 2
+#define OPT_STATE_STALE_AFTER 3
 
 struct opt_state_channel {
 	int id;
@@ -54,6 +60,19 @@ struct opt_state {
 	unsigned long long rate_up, rate_down; /* wire bytes/s, recently */
 	unsigned long long probes; /* completed probe rounds */
 	long long updated;
+	unsigned interval; /* seconds between writes at most; 0: not said */
+	/* The config generation applied, and the last reload's. */
+	char generation[OPT_GENERATION_MAX];
+	unsigned long long reloads;
+	char reload_generation[OPT_GENERATION_MAX];
+	char reload_error[OPT_STATE_ERROR_MAX];
+	bool has_throttle; /* the limits applied (KiB/s), if the file says */
+	bool throttle_on;
+	unsigned long long throttle_up, throttle_down;
+	/* Readers only: a stale live tunnel's last state and how old the
+	 * file is, in seconds. */
+	enum opt_tstate reported;
+	long long age;
 	size_t nchannels;
 	struct opt_state_channel *channels;
 };

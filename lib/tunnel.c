@@ -33,6 +33,7 @@
 #include "conf.h"
 #include "defaults.h"
 #include "forward.h"
+#include "generation.h"
 #include "listen.h"
 #include "log.h"
 #include "probe.h"
@@ -45,6 +46,7 @@
 
 #define DRAIN_MS 30000
 #define STATE_EVERY_MS 1000
+#define STATE_HEARTBEAT_MS (OPT_STATE_INTERVAL * 1000 - 250)
 /* The first descriptors polled: signals, the session, the probes. */
 #define PFD_SIG 0
 #define PFD_SESSION 1
@@ -82,6 +84,7 @@ struct opt_tunnel {
 
 	struct opt_state st;
 	long long state_written;
+	bool state_failing; /* logged once, until a write succeeds */
 	unsigned long long written_up, written_down;
 	long long rate_at[5]; /* wire counters a second apart, for rates */
 	unsigned long long rate_up[5], rate_down[5];
@@ -159,10 +162,21 @@ write_state(struct opt_tunnel *t)
 	t->st.channels = cs;
 	t->st.nchannels = n;
 	t->st.updated = time(NULL);
+	t->st.has_throttle = true;
+	t->st.throttle_on = t->throttle.enabled;
+	t->st.throttle_up = (unsigned long long)t->throttle.up;
+	t->st.throttle_down = (unsigned long long)t->throttle.down;
 	measure_rates(t);
-	if (opt_state_write(t->opts.run_fd, t->state_path, &t->st, &e) == -1)
-		opt_log(&t->log, OPT_LOG_WARN, "state-write-failed", "error=%s",
-		    opt_log_quote(q, sizeof(q), e.text));
+	if (opt_state_write(t->opts.run_fd, t->state_path, &t->st, &e) == -1) {
+		if (!t->state_failing)
+			opt_log(&t->log, OPT_LOG_WARN, "state-write-failed",
+			    "error=%s", opt_log_quote(q, sizeof(q), e.text));
+		t->state_failing = true;
+	} else if (t->state_failing) {
+		opt_log(&t->log, OPT_LOG_INFO, "state-write-recovered",
+		    "path=%s", opt_log_quote(q, sizeof(q), t->state_path));
+		t->state_failing = false;
+	}
 	free(cs);
 	t->st.channels = NULL;
 	t->st.nchannels = 0;
@@ -188,21 +202,34 @@ set_state(struct opt_tunnel *t, enum opt_tstate s, const char *error)
 	write_state(t);
 }
 
-/* Due once a second while anything moved, and never while a channel
+/* Due once a second while anything moved, but not while a channel
  * open is in flight (it would sit between a job's connect and its
- * first byte). */
+ * first byte); and in every phase, idle or not, within the interval
+ * the file promises, so that a file that ages says the tunnel is stuck
+ * or cannot write it. */
 static void
 maybe_write_state(struct opt_tunnel *t, long long now)
 {
-	if (t->fwd.opening != NULL || now - t->state_written < STATE_EVERY_MS)
-		return;
-	if (t->fwd.dirty || t->session.wire_up != t->written_up ||
-	    t->session.wire_down != t->written_down || t->st.rate_up ||
-	    t->st.rate_down)
+	long long age = now - t->state_written;
+
+	if (age >= STATE_HEARTBEAT_MS ||
+	    (age >= STATE_EVERY_MS && t->fwd.opening == NULL &&
+	        (t->fwd.dirty || t->session.wire_up != t->written_up ||
+	            t->session.wire_down != t->written_down || t->st.rate_up ||
+	            t->st.rate_down)))
 		write_state(t);
 }
 
 /* --- configuration ---------------------------------------------------- */
+
+/* The generation of the site's files now, "" if it cannot be known. */
+static void
+generation(struct opt_tunnel *t, char *out)
+{
+	if (opt_generation_of(&t->paths, t->site_id, out, OPT_GENERATION_MAX,
+	        NULL) == -1)
+		out[0] = '\0';
+}
 
 static int
 load_config(struct opt_tunnel *t, struct opt_site *site,
@@ -419,11 +446,21 @@ reload(struct opt_tunnel *t)
 	if (opt_log_reopen(&t->log, &e) == -1) /* the old file is kept */
 		opt_log(&t->log, OPT_LOG_ERROR, "log-reopen-failed", "error=%s",
 		    opt_log_quote(q, sizeof(q), e.text));
+	/* Before the files are read: an edit after this point is another
+	 * generation, whose tool signals again. */
+	generation(t, t->st.reload_generation);
+	t->st.reloads++;
 	if (load_config(t, &site, &allow, &cs, &th, &e) == -1) {
 		opt_log(&t->log, OPT_LOG_ERROR, "reload-failed", "error=%s",
 		    opt_log_quote(q, sizeof(q), e.text));
+		opt_state_text(t->st.reload_error, sizeof(t->st.reload_error),
+		    e.text);
+		write_state(t);
 		return;
 	}
+	strlcpy(t->st.generation, t->st.reload_generation,
+	    sizeof(t->st.generation));
+	t->st.reload_error[0] = '\0';
 	reconnect = connection_changed(&t->site, &site);
 	rebind = strcmp(t->site.bind, site.bind) != 0;
 	t->site = site;
@@ -524,6 +561,10 @@ poll_timeout(struct opt_tunnel *t, long long now)
 	long long until = now + 1000;
 	const struct opt_listener *l;
 
+	/* The heartbeat is on time: the file promises its interval. */
+	if (t->state_written + STATE_HEARTBEAT_MS < until)
+		until = t->state_written + STATE_HEARTBEAT_MS;
+
 	if (t->session.phase == OPT_SP_IDLE && t->retry_at < until)
 		until = t->retry_at;
 	if (t->draining && t->drain_deadline < until)
@@ -602,7 +643,6 @@ up_pass(struct opt_tunnel *t, long long now, bool reloaded)
 		return;
 	}
 	resume_listeners(t, now);
-	maybe_write_state(t, now);
 }
 
 int
@@ -665,6 +705,7 @@ opt_tunnel_run(struct opt_tunnel *t, struct opt_error *e)
 				break;
 			}
 		}
+		maybe_write_state(t, opt_clock_ms());
 	}
 	if (r == -1)
 		opt_log(&t->log, OPT_LOG_ERROR, "fatal", "error=%s",
@@ -725,6 +766,7 @@ opt_tunnel_prepare(struct opt_tunnel **out, const struct opt_tunnel_opts *o,
 	strlcpy(t->st.site, o->site, sizeof(t->st.site));
 	strlcpy(t->st.compression, "none", sizeof(t->st.compression));
 	t->st.pid = (long)getpid();
+	t->st.interval = OPT_STATE_INTERVAL;
 	opt_session_init(&t->session);
 	init_session(t, &t->session);
 	t->session.shaper = &t->shaper;
@@ -733,6 +775,9 @@ opt_tunnel_prepare(struct opt_tunnel **out, const struct opt_tunnel_opts *o,
 	opt_prober_init(&t->prober, &t->listeners);
 	init_session(t, &t->prober.s);
 
+	generation(t, t->st.generation);
+	strlcpy(t->st.reload_generation, t->st.generation,
+	    sizeof(t->st.reload_generation));
 	if (load_config(t, &t->site, &t->allow, &cs, &t->throttle, e) == -1)
 		goto fail;
 	opt_shaper_set(&t->shaper, &t->throttle, opt_clock_ms());

@@ -136,6 +136,30 @@ lp_site() {
 	cleanup stop_tunnels
 }
 
+# slow_lp_site: printers slow (reads 64 KiB every 20 ms) and lp, on
+# $slow_port and $lp_port, and site nautilus bound to 127.0.0.1, whose
+# channel 1 to slow listens on $long; the tunnels are stopped at exit.
+slow_lp_site() {
+	start_printer slow --read-delay 20
+	slow_port=$PRINTER_PORT
+	start_printer lp
+	lp_port=$PRINTER_PORT
+	add_test_site nautilus bind=127.0.0.1
+	long=$(opt-channel add -q nautilus "127.0.0.1:$slow_port")
+	cleanup stop_tunnels
+}
+
+# long_job PRINTER PORT FILE BYTES: BYTES of random data into FILE, sent
+# to PORT in the background ($job, its stderr in FILE.err), until the
+# fake printer PRINTER has its first bytes; 1 if they do not come.
+long_job() {
+	head -c "$4" /dev/urandom >"$3"
+	send-job "$2" "$3" >/dev/null 2>"$3.err" &
+	job=$!
+	cleanup "kill $job 2>/dev/null"
+	wait_for 10 test -s "$T/$1/job-1.part"
+}
+
 stop_tunnels() { opt-tunnel stop -q >/dev/null 2>&1; }
 
 # dropping_site USER: printer lp and site nautilus, as lp_site, for a

@@ -185,8 +185,8 @@ is "$(stored enabled):$(stored up):$(stored down)" "false:100:1221" \
 run opt-throttle off s
 is "$rc:$out" "0:s: throttle off, up 100 KiB/s, down 1221 KiB/s" "off s again is fine"
 run opt-throttle show s -H
-is "$rc:$out" "0:$(printf 's\tno\t100\t1221\t\t')" \
-	"show -H: site, no, up, down, empty rates (no tunnel runs)"
+is "$rc:$out" "0:$(printf 's\tno\t100\t1221\t\t\t')" \
+	"show -H: site, no, up, down, empty rates and applied (no tunnel runs)"
 run opt-throttle on s
 is "$rc:$out:$err" "0:s: throttle on, up 100 KiB/s, down 1221 KiB/s:" "on s"
 is "$(stored enabled):$(stored up):$(stored down)" "true:100:1221" \
@@ -196,10 +196,10 @@ is "$rc:$out:$err" "0::" "off -q says nothing"
 is "$(stored enabled)" false "...and turns the throttle off"
 opt-throttle -q on s
 run opt-throttle show -H
-is "$rc:$out" "0:$(printf 'o\tno\t100\t10000\t\t\ns\tyes\t100\t1221\t\t')" \
+is "$rc:$out" "0:$(printf 'o\tno\t100\t10000\t\t\t\ns\tyes\t100\t1221\t\t\t')" \
 	"show -H of every site: one line each, yes/no, empty rates"
 run opt-throttle show
-like "$(printf '%s' "$out" | head -1)" '^SITE +THROTTLE +UP +DOWN +RATE_UP +RATE_DOWN *$' \
+like "$(printf '%s' "$out" | head -1)" '^SITE +THROTTLE +UP +DOWN +RATE_UP +RATE_DOWN +APPLIED *$' \
 	"show: the table has a header"
 run opt-throttle show --json
 is "$rc:$err" "0:" "show --json exits 0"
@@ -207,8 +207,10 @@ printf '%s' "$out" | python3 -c '
 import json, sys
 v = json.load(sys.stdin)
 want = [
-    {"site": "o", "enabled": False, "up": 100, "down": 10000, "rate_up": None, "rate_down": None},
-    {"site": "s", "enabled": True, "up": 100, "down": 1221, "rate_up": None, "rate_down": None},
+    {"site": "o", "enabled": False, "up": 100, "down": 10000, "rate_up": None, "rate_down": None,
+     "applied": None},
+    {"site": "s", "enabled": True, "up": 100, "down": 1221, "rate_up": None, "rate_down": None,
+     "applied": None},
 ]
 ok = v == want and all(type(r["enabled"]) is bool and type(r["up"]) is int
                        and type(r["down"]) is int for r in v)
@@ -303,7 +305,7 @@ cp "$T/th.good" "$TH"
 # A missing throttle.conf is the defaults, not an error.
 rm "$TH"
 run opt-throttle show s -H
-is "$rc:$out:$err" "0:$(printf 's\tno\t100\t10000\t\t'):" \
+is "$rc:$out:$err" "0:$(printf 's\tno\t100\t10000\t\t\t'):" \
 	"show: no throttle.conf means the defaults (off, 100, 10000)"
 run opt-throttle set s --up 5
 is "$rc:$(stored up):$(stored down)" "0:5:10000" "set writes a new throttle.conf"

@@ -14,14 +14,8 @@ reloads_gt() { [ "$(log | grep -c 'event=reloaded ')" -gt "$1" ]; }
 reload_failed_gt() { [ "$(log | grep -c 'event=reload-failed ')" -gt "$1" ]; }
 
 need_sshd
-start_printer slow --read-delay 20
-slow_port=$PRINTER_PORT
-start_printer lp
-lp_port=$PRINTER_PORT
-add_test_site nautilus bind=127.0.0.1
-long=$(opt-channel add -q nautilus "127.0.0.1:$slow_port")
+slow_lp_site
 old=$(opt-channel add -q nautilus "127.0.0.1:$lp_port")
-cleanup stop_tunnels
 
 run opt-tunnel start nautilus
 is "$rc" 0 "start exits 0"
@@ -33,11 +27,7 @@ wait_for 10 got_job "$T/lp" "$T/job-old"
 ok $? "...byte for byte"
 
 # The long job: 8 MiB to a printer that reads 64 KiB every 20 ms.
-head -c 8388608 /dev/urandom >"$T/long"
-send-job "$long" "$T/long" >/dev/null 2>"$T/long.err" &
-job=$!
-cleanup "kill $job 2>/dev/null"
-wait_for 10 test -s "$T/slow/job-1.part"
+long_job slow "$long" "$T/long" 8388608
 ok $? "the long job is running"
 
 # Add a channel, reload.

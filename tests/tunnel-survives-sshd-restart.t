@@ -31,11 +31,7 @@ ok $? "the printer got it byte for byte"
 is "$(st reconnects)" 0 "reconnects=0 before the crash"
 
 # A slow job is running when sshd dies.
-head -c 8388608 /dev/urandom >"$T/big"
-send-job "$sport" "$T/big" >/dev/null 2>"$T/big.err" &
-job=$!
-cleanup "kill $job 2>/dev/null"
-wait_for 10 test -s "$T/slow/job-1.part"
+long_job slow "$sport" "$T/big" 8388608
 ok $? "the slow job is running"
 crash_sshd
 wait_for 10 state_is retrying
