@@ -600,11 +600,10 @@ flags(struct parser *ps, const char *builtin, int line, unsigned *attrs)
 			return 0;
 		}
 		bool minus = *ps->p == '-';
+		char c;
 
-		for (ps->p++; ps->p < ps->end &&
-		     !isspace((unsigned char)*ps->p) && *ps->p != ';';
-		     ps->p++) {
-			char c = *ps->p;
+		while (++ps->p < ps->end && (c = *ps->p) != ';' &&
+		    !isspace((unsigned char)c)) {
 			if ((c == 'a' || c == 'A') && minus)
 				*attrs |= ATTR_ARRAY;
 			else if (c == 'i' && minus)

@@ -295,10 +295,9 @@ open_step(struct opt_forward *f, long long now)
 
 	do {
 		if ((j = f->opening) == NULL)
-			for (j = f->jobs;
-			     j != NULL && j->phase != OPT_JOB_QUEUED;
-			     j = j->next)
-				;
+			for (j = f->jobs; j != NULL; j = j->next)
+				if (j->phase == OPT_JOB_QUEUED)
+					break;
 		if (j == NULL)
 			return 0;
 	} while ((r = open_one(f, j, now)) == 1);

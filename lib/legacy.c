@@ -199,9 +199,9 @@ forward(const char *item, struct opt_legacy *out, char *bind, size_t bindlen,
 	}
 	if (desc != NULL) {
 		desc += strspn(desc, " \t");
-		for (j = strlen(desc);
-		     j > 0 && isspace((unsigned char)desc[j - 1]); j--)
-			desc[j - 1] = '\0';
+		j = strlen(desc);
+		while (j > 0 && isspace((unsigned char)desc[j - 1]))
+			desc[--j] = '\0';
 		if (opt_channel_set(&c, "description", desc, e) == -1)
 			return bad_rule(e);
 	}
@@ -395,10 +395,10 @@ opt_legacy_site_id(const char *path, char *id, size_t len, struct opt_error *e)
 bool
 opt_legacy_looks_like(const char *text)
 {
+	const char *const key = "RemoteHost=";
 	const char *p;
 
-	for (p = strstr(text, "RemoteHost="); p != NULL;
-	     p = strstr(p + 1, "RemoteHost="))
+	for (p = strstr(text, key); p != NULL; p = strstr(p + 1, key))
 		if (p == text || p[-1] == '\n' || p[-1] == ' ' || p[-1] == '\t')
 			return true;
 	return false;

@@ -213,8 +213,9 @@ resolve_numeric(struct opt_session *s)
 	if (getaddrinfo(s->site->host, port, &hints, &res) != 0)
 		return -1;
 	s->naddrs = 0;
-	for (ai = res; ai != NULL && s->naddrs < OPT_SESSION_ADDRS;
-	     ai = ai->ai_next) {
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if (s->naddrs == OPT_SESSION_ADDRS)
+			break;
 		memcpy(&s->addrs[s->naddrs], ai->ai_addr, ai->ai_addrlen);
 		s->addrlens[s->naddrs++] = ai->ai_addrlen;
 	}
@@ -228,16 +229,18 @@ resolver_child(const struct opt_session *s, int fd)
 {
 	struct addrinfo hints = {0}, *res, *ai;
 	char port[8];
-	int n = 0;
+	int n;
 
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICSERV;
 	snprintf(port, sizeof(port), "%d", s->site->port);
 	if (getaddrinfo(s->site->host, port, &hints, &res) != 0)
 		_exit(1);
-	for (ai = res; ai != NULL && n < OPT_SESSION_ADDRS;
-	     ai = ai->ai_next, n++) {
+	for (ai = res, n = 0; ai != NULL; ai = ai->ai_next) {
 		struct opt_resolved r = {0};
+
+		if (n++ == OPT_SESSION_ADDRS)
+			break;
 
 		r.len = ai->ai_addrlen;
 		memcpy(&r.addr, ai->ai_addr, r.len);

@@ -114,8 +114,9 @@ opt_site_set(struct opt_site *s, const char *key, const char *value,
 		return 0;
 	}
 	if (strcmp(key, "host_key_check") == 0) {
-		for (i = 0; i < sizeof(hostkey_names) / sizeof(*hostkey_names);
-		     i++) {
+		size_t n = sizeof(hostkey_names) / sizeof(*hostkey_names);
+
+		for (i = 0; i < n; i++) {
 			if (strcmp(value, hostkey_names[i]) == 0) {
 				s->host_key_check = (enum opt_hostkey)i;
 				return 0;

@@ -502,8 +502,8 @@ opt_knownhosts_replace(const char *path, const char *host, int port,
 
 			strlcpy(first, buf, sizeof(first));
 			first[strcspn(first, " \t\n")] = '\0';
-			for (tok = strtok_r(first, ",", &save); tok != NULL;
-			     tok = strtok_r(NULL, ",", &save))
+			tok = strtok_r(first, ",", &save);
+			for (; tok != NULL; tok = strtok_r(NULL, ",", &save))
 				if (strcmp(tok, name) == 0)
 					match = true;
 			if (!match)
