@@ -16,8 +16,11 @@ send-job "$port" "$T/big" >/dev/null 2>"$T/big.err" &
 job=$!
 wait_for 10 grep -q "event=job-start" "$MAST_LOG_DIR/nautilus.log"
 sleep 0.5
+# The session's processes: the listener's child and what it forked
+# (OpenSSH 10 forwards in a grandchild, sshd-session as the user).
 session=$(pgrep -P "$SSHD_PID" | head -1)
-[ -n "$session" ] && kill -9 "$session"
+# shellcheck disable=SC2046 # one word per pid
+[ -n "$session" ] && kill -9 $(family "$session")
 ok $? "sshd's session process is killed mid-job"
 wait "$job"
 is "$?" 3 "the interrupted job's client sees a failure (reset), not a clean end"
