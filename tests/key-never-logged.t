@@ -117,7 +117,7 @@ for f in "$C/site.conf g+w" "$C/channels.conf o+w" "$C/throttle.conf g+w" \
 	set -- $f
 	chmod "$2" "$1"
 	n=$(log | grep -c 'event=reload-failed ')
-	refused 78 "^opt-tunnel: (nautilus: )?$(re "$1"): .*writable by group or others" \
+	refused 78 "^opt-tunnel: nautilus: the tunnel refused the files and keeps its old settings: $(re "$1"): .*writable by group or others" \
 		"reload refuses ${1##*/} with $2, in one line naming it (78)" -- \
 		opt-tunnel reload nautilus
 	save "reload-$2"
