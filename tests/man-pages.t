@@ -1,6 +1,8 @@
 #!/bin/bash
 # Every man page formats without a groff warning, and the SYNOPSIS of
-# each section-1 page says what the tool's usage() says, form by form.
+# each section-1 page says what the tool's usage() says, form by form;
+# every program installed in sbin has a section-8 page whose SYNOPSIS
+# holds its usage line.
 . "$(dirname "$0")/lib.sh"
 
 # render PAGE: the page as plain text, 200 columns wide where man(1)
@@ -62,6 +64,39 @@ for page in $(printf '%s\n' $pages | grep '\.1$'); do
 	is "$(printf '%s\n' "$synopsis" | squeeze | grep -c "^$tool ")" \
 		"$(printf '%s\n' "$usage" | grep -c "^$tool ")" \
 		"$name: SYNOPSIS has as many forms as usage()"
+done
+
+# sbin_program NAME: the file installed as /usr/sbin/NAME (the
+# Makefile's SCRIPTS and MAST_UTILS), and the argument that prints its
+# usage.
+sbin_program() {
+	case $1 in
+	mast-utils) printf '%s\n' "$top/etc/mast-utils.mk" usage ;;
+	*) printf '%s\n' "$top/scripts/$1" --help ;;
+	esac
+}
+
+for prog in "$top"/scripts/opt-* "$top"/scripts/mast* mast-utils; do
+	name=${prog##*/}
+	[ -f "$top/man/$name.8" ]
+	ok $? "$name has a section-8 page"
+done
+
+for page in $(printf '%s\n' $pages | grep '\.8$'); do
+	name=${page##*/}
+	tool=${name%.8}
+	{ read -r file; read -r arg; } < <(sbin_program "$tool")
+	run "$file" "$arg"
+	is "$rc:$err" "0:" "$name: $tool $arg exits 0, silent on stderr"
+	usage=$(printf '%s\n' "$out" | sed -n '1s/^usage: //p' | squeeze)
+	synopsis=$(render "$page" | sed -n '/^SYNOPSIS/,/^DESCRIPTION/p' |
+		sed '1d;$d' | squeeze | tr '\n' ' ')
+	if [ -n "$usage" ] && [[ " $synopsis" == *" $usage"* ]]; then
+		ok 0 "$name: the usage line is in SYNOPSIS"
+	else
+		ok 1 "$name: the usage line is in SYNOPSIS"
+		diag "usage: $usage" "SYNOPSIS: $synopsis"
+	fi
 done
 
 done_testing

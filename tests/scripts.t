@@ -159,6 +159,23 @@ is "$(cat "$T/busy.rc"):$(cat "$T/busy.err")" \
 	"75:opt-backup: $MAST_CONFIG_DIR: the configuration lock is busy; try again" \
 	"opt-backup waits for the lock, then gives up with 75"
 
+# A lock file the user may not open: one line, the script's status.
+as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups env PATH="$PATH" "$@"; }
+chmod 755 "$T"
+mkdir -p -m 755 "$T/locked" "$T/rparent"
+echo 'port_range = [9100, 9999];' >"$T/locked/defaults.conf"
+chmod 644 "$T/locked/defaults.conf"
+install -m 0600 /dev/null "$T/locked/.lock"
+refused 66 "^opt-backup: $T/locked/.lock: cannot open$" \
+	"opt-backup of a lock file it cannot open: 66, one line" -- \
+	as_nobody "$S/opt-backup" -C "$T/locked"
+"$S/opt-backup" -C "$T/locked" "$T/locked.tgz" && chmod 644 "$T/locked.tgz"
+cp -a "$T/locked" "$T/rparent/conf"
+chown nobody "$T/rparent" "$T/rparent/conf"
+refused 73 "^opt-restore: $T/rparent/conf/.lock: cannot open$" \
+	"opt-restore over a lock file it cannot open: 73, one line" -- \
+	as_nobody "$S/opt-restore" -q --force -C "$T/rparent/conf" "$T/locked.tgz"
+
 # --- opt-install-key: refusals --------------------------------------------
 refused 66 "^opt-site: nowhere: no such site$" "opt-install-key of no such site: 66" \
 	-- "$S/opt-install-key" nowhere
