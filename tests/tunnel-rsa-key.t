@@ -5,7 +5,8 @@
 # with libssh2 1.10 start and run refuse it with 65 and the line that
 # says why and what to make instead.  Which case this is comes from the
 # build (LIBSSH2_VERSION in config.mk), and the tools' --version must
-# say the same.
+# say the same.  The sshd takes no ssh-rsa (SHA-1) signature (OpenSSH
+# 8.8 and later), so a login is an rsa-sha2 one.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sshd.sh"
 
