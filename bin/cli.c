@@ -14,6 +14,7 @@
 #include "lock.h"
 #include "safefile.h"
 #include "site.h"
+#include "ssh.h"
 #include "valid.h"
 
 #ifndef OPT_VERSION
@@ -46,7 +47,11 @@ cli_option(struct cli *c, int ch, char *const *argv, void (*usage)(void))
 		usage();
 		exit(cli_flush(c, EX_OK));
 	case 'V':
-		printf("%s (opt) %s\n", c->prog, OPT_VERSION);
+		/* The second line is read by opt-install-key and the tests. */
+		printf("%s (opt) %s\nlibssh2 %s, RSA user keys: %s\n", c->prog,
+		    OPT_VERSION, opt_ssh_version(),
+		    opt_ssh_rsa_signs() ? "yes (rsa-sha2-256/512)"
+		                        : "no (no rsa-sha2 signatures)");
 		exit(cli_flush(c, EX_OK));
 	case 'q':
 		c->quiet = true;

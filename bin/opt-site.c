@@ -474,9 +474,10 @@ legacy_files(char ***out)
 	return n;
 }
 
-/* An RSA identity from mast cannot log in to current OpenSSH: the site
- * gets the mast ed25519 key instead, and the operator is told how to
- * install it there. */
+/* An RSA identity from mast cannot log in to current OpenSSH with a
+ * libssh2 older than 1.11 (opt_identity_check refuses it): the site gets
+ * the mast ed25519 key instead, and the operator is told how to install
+ * it there.  With 1.11 and later the site keeps mast's key. */
 static bool
 replace_rsa(struct opt_site *s, const struct opt_defaults *d)
 {

@@ -53,9 +53,52 @@ sshstr(const unsigned char *b, size_t len, size_t *off, const char **s,
 }
 
 /*
+ * Whether the libssh2 this process runs with signs RSA user keys with
+ * rsa-sha2-256/512, as OpenSSH 8.8 and later require.  Asked of the
+ * library at run time, not of the header it was built with: the signing
+ * is libssh2's, and a binary built on Debian 12 keeps running with
+ * Debian 13's libssh2 (libssh2-1t64 provides libssh2-1) during an
+ * upgrade.  A binary built with 1.11.1 does not start with 1.10 at all.
+ */
+bool
+opt_ssh_rsa_signs(void)
+{
+	return libssh2_version(OPT_LIBSSH2_RSA_SHA2) != NULL;
+}
+
+/* The version of the libssh2 this process runs with. */
+const char *
+opt_ssh_version(void)
+{
+	const char *v = libssh2_version(0);
+
+	return v != NULL ? v : "unknown";
+}
+
+static int
+rsa_refused(const char *path, struct opt_error *e)
+{
+	return opt_error_set(e, EX_DATAERR,
+	    "identity %s is an RSA key, which this libssh2 cannot use "
+	    "with OpenSSH 8.8 or later (no rsa-sha2 signatures); make "
+	    "an ed25519 key: ssh-keygen -t ed25519 -N '' -f FILE",
+	    path);
+}
+
+static int
+passphrase_refused(const char *path, struct opt_error *e)
+{
+	return opt_error_set(e, EX_DATAERR,
+	    "identity %s is protected by a passphrase; a tunnel needs a key "
+	    "without one",
+	    path);
+}
+
+/*
  * The type of an "openssh-key-v1" key: the cipher must be "none" (a
  * tunnel has nobody to type a passphrase) and the first public key's
- * type must be one this libssh2 can sign with against current OpenSSH.
+ * type must be one this libssh2 can sign with against current OpenSSH
+ * (RSA only from libssh2 1.11 on).
  */
 static int
 openssh_key(const char *path, const char *text, struct opt_error *e)
@@ -78,10 +121,7 @@ openssh_key(const char *path, const char *text, struct opt_error *e)
 	    sshstr(b, (size_t)len, &off, &s, &n) == -1)
 		goto out;
 	if (n != 4 || memcmp(s, "none", 4) != 0) {
-		r = opt_error_set(e, EX_DATAERR,
-		    "identity %s is protected by a passphrase; a tunnel needs "
-		    "a key without one",
-		    path);
+		r = passphrase_refused(path, e);
 		goto out_set;
 	}
 	if (sshstr(b, (size_t)len, &off, &s, &n) == -1 || /* kdf name */
@@ -94,15 +134,9 @@ openssh_key(const char *path, const char *text, struct opt_error *e)
 	off = 0;
 	if (sshstr((const unsigned char *)s, n, &off, &type, &tn) == -1)
 		goto out;
-	if (tn == 7 && memcmp(type, "ssh-rsa", 7) == 0) {
-		r = opt_error_set(e, EX_DATAERR,
-		    "identity %s is an RSA key, which this libssh2 cannot use "
-		    "with OpenSSH 8.8 or later (no rsa-sha2 signatures); make "
-		    "an ed25519 key: ssh-keygen -t ed25519 -N '' -f FILE",
-		    path);
-		goto out_set;
-	}
-	if ((tn == 11 && memcmp(type, "ssh-ed25519", 11) == 0) ||
+	if (tn == 7 && memcmp(type, "ssh-rsa", 7) == 0)
+		r = opt_ssh_rsa_signs() ? 0 : rsa_refused(path, e);
+	else if ((tn == 11 && memcmp(type, "ssh-ed25519", 11) == 0) ||
 	    (tn > 11 && memcmp(type, "ecdsa-sha2-", 11) == 0))
 		r = 0;
 	else
@@ -158,18 +192,11 @@ opt_identity_check(const char *path, struct opt_error *e)
 	if (strstr(text, "-----BEGIN OPENSSH PRIVATE KEY-----") != NULL)
 		r = openssh_key(path, text, e);
 	else if (strstr(text, "-----BEGIN RSA PRIVATE KEY-----") != NULL)
-		r = opt_error_set(e, EX_DATAERR,
-		    "identity %s is an RSA key, which this libssh2 cannot use "
-		    "with OpenSSH 8.8 or later (no rsa-sha2 signatures); make "
-		    "an ed25519 key: ssh-keygen -t ed25519 -N '' -f FILE",
-		    path);
+		r = !opt_ssh_rsa_signs()        ? rsa_refused(path, e)
+		    : strstr(text, "ENCRYPTED") ? passphrase_refused(path, e)
+		                                : 0;
 	else if (strstr(text, "-----BEGIN EC PRIVATE KEY-----") != NULL)
-		r = strstr(text, "ENCRYPTED")
-		    ? opt_error_set(e, EX_DATAERR,
-		          "identity %s is protected by a passphrase; a tunnel "
-		          "needs a key without one",
-		          path)
-		    : 0;
+		r = strstr(text, "ENCRYPTED") ? passphrase_refused(path, e) : 0;
 	else
 		r = opt_error_set(e, EX_DATAERR,
 		    "identity %s is not an OpenSSH private key", path);

@@ -7,6 +7,7 @@
 #define OPT_SSH_H
 
 #include <libssh2.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "error.h"
@@ -16,6 +17,8 @@
 #define OPT_HOSTKEY_METHODS                                                    \
 	"ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,"                 \
 	"ecdsa-sha2-nistp521"
+/* libssh2 1.11.0 signs RSA user keys with rsa-sha2-256/512 (RFC 8332). */
+#define OPT_LIBSSH2_RSA_SHA2 0x010b00
 
 enum opt_hostkey_result {
 	OPT_HK_MATCH,
@@ -64,6 +67,8 @@ struct opt_hostkey_report {
 void opt_hostkey_verify(LIBSSH2_SESSION *, const struct opt_hostkey_policy *,
     struct opt_hostkey_report *);
 int opt_identity_check(const char *, struct opt_error *);
+bool opt_ssh_rsa_signs(void);
+const char *opt_ssh_version(void);
 void opt_fingerprint(const unsigned char *, size_t, char *, size_t);
 int opt_hostkey_get(LIBSSH2_SESSION *, struct opt_ssh_hostkey *);
 int opt_knownhosts_check(const char *, const char *, int,

@@ -247,6 +247,14 @@ as() {
 # fp FILE: what a file is: its checksum, owner, group and mode.
 fp() { printf '%s %s' "$(sha256sum <"$1" | cut -d' ' -f1)" "$(stat -c '%U:%G %a' "$1")"; }
 
+# libssh2_built: the version of libssh2 the tools were built with, as
+# configure found it; rsa_signs: that one signs RSA user keys with
+# rsa-sha2 (1.11.0 and later), so RSA identities are accepted.
+libssh2_built() { sed -n 's/^LIBSSH2_VERSION = //p' "$top/config.mk" 2>/dev/null; }
+rsa_signs() {
+	[ "$(printf '%s\n' 1.11.0 "$(libssh2_built)" | sort -V | head -n 1)" = 1.11.0 ]
+}
+
 ms_now() { echo $(($(date +%s%N) / 1000000)); }
 
 # wait_for SECONDS CMD...: until CMD succeeds; 1 on timeout.

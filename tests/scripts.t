@@ -187,9 +187,14 @@ else
 	refused 66 "^opt-install-key: /var/lib/mast/.ssh/id_ed25519.pub: no such key file$" \
 		"the default key is the mast user's" -- "$S/opt-install-key" nautilus
 fi
-ssh-keygen -q -t rsa -b 2048 -N '' -f "$T/id_rsa" -C rsa
-refused 65 "^opt-install-key: $T/id_rsa.pub: an RSA key, which the tunnel cannot use" \
-	"opt-install-key refuses an RSA key" -- "$S/opt-install-key" --key "$T/id_rsa.pub" nautilus
+# An RSA key: refused where the tunnel's libssh2 (1.10) cannot sign with
+# it; where it can (1.11), installed on the sshd below.
+ssh-keygen -q -t rsa -b 3072 -N '' -f "$T/id_rsa" -C rsa
+if ! rsa_signs; then
+	refused 65 "^opt-install-key: $T/id_rsa.pub: an RSA key, which the tunnel cannot use" \
+		"opt-install-key refuses an RSA key (libssh2 $(libssh2_built))" \
+		-- "$S/opt-install-key" --key "$T/id_rsa.pub" nautilus
+fi
 ssh-keygen -q -t ed25519 -N '' -f "$T/mast_key" -C 'mast@dc "test"'
 refused 65 "^opt-install-key: $T/mast_key: not a public key file" \
 	"opt-install-key refuses a private key" -- "$S/opt-install-key" --key "$T/mast_key" nautilus
@@ -307,6 +312,15 @@ else
 	is "$(grep -c . "$T/home/.ssh/authorized_keys")" 1 "the key is not added twice"
 	run "$S/opt-install-key" --key "$T/mast_key.pub" site1 </dev/null
 	like "$out" "site1: key already in ~$(id -un)/.ssh/authorized_keys; nothing changed" "and says so without -q"
+	if rsa_signs; then
+		run "$S/opt-install-key" --key "$T/id_rsa.pub" site1 </dev/null
+		is "$rc" 0 "opt-install-key installs an RSA key (libssh2 $(libssh2_built))"
+		like "$out" "site1: installing key $(ssh-keygen -l -f "$T/id_rsa.pub" | awk '{ print $2 }' | sed 's/+/\\+/g') " \
+			"it names the RSA key"
+		is "$(tail -n 1 "$T/home/.ssh/authorized_keys")" \
+			"restrict,port-forwarding,command=\"/bin/false\" $(cat "$T/id_rsa.pub")" \
+			"authorized_keys has the RSA key with its options"
+	fi
 	kill "$SSH_AGENT_PID"
 	unset SSH_AUTH_SOCK
 
