@@ -196,8 +196,8 @@ opt_fingerprint(const unsigned char *blob, size_t len, char *out, size_t cap)
 	snprintf(out, cap, "SHA256:%s", b);
 }
 
-int
-opt_hostkey_get(LIBSSH2_SESSION *s, struct opt_ssh_hostkey *k)
+static int
+hostkey_get(LIBSSH2_SESSION *s, struct opt_ssh_hostkey *k)
 {
 	static const char *const names[] = {"unknown", "ssh-rsa", "ssh-dss",
 	    "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
@@ -472,7 +472,7 @@ opt_hostkey_fetch(const char *host, int port, int timeout_ms,
 		    "ssh handshake with %s port "
 		    "%d failed: %s",
 		    host, port, msg ? msg : "unknown error");
-	} else if (opt_hostkey_get(s, &got) == -1 || got.len > cap) {
+	} else if (hostkey_get(s, &got) == -1 || got.len > cap) {
 		opt_error_set(e, EX_PROTOCOL, "%s offered no usable host key",
 		    host);
 	} else {
@@ -536,7 +536,7 @@ opt_hostkey_verify(LIBSSH2_SESSION *s, const struct opt_hostkey_policy *p,
 
 	memset(r, 0, sizeof(*r));
 	r->type = "?";
-	if (opt_hostkey_get(s, &k) == -1) {
+	if (hostkey_get(s, &k) == -1) {
 		r->verdict = OPT_HKV_FAILED;
 		strlcpy(r->why, "no host key", sizeof(r->why));
 		return;

@@ -65,7 +65,6 @@ void opt_hostkey_verify(LIBSSH2_SESSION *, const struct opt_hostkey_policy *,
     struct opt_hostkey_report *);
 int opt_identity_check(const char *, struct opt_error *);
 void opt_fingerprint(const unsigned char *, size_t, char *, size_t);
-int opt_hostkey_get(LIBSSH2_SESSION *, struct opt_ssh_hostkey *);
 int opt_knownhosts_check(const char *, const char *, int,
     const struct opt_ssh_hostkey *, char *, size_t, struct opt_error *);
 int opt_hostkey_fetch(const char *, int, int, struct opt_ssh_hostkey *,
