@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "output.h"
 #include "ssh.h"
 #include "state.h"
 #include "tap.h"
@@ -26,6 +27,45 @@ fingerprints(void)
 	opt_fingerprint(big, sizeof(big), fp, sizeof(fp));
 	is_str(fp, "SHA256:s1Q5pKxvCUi21vnjxq8PX1kM4g8b3nCQ73lwaG7Gc4o",
 	    "fingerprint of 56 bytes");
+}
+
+/* Every --json goes through this writer: escapes, commas, nesting. */
+static void
+json(void)
+{
+	struct opt_json j;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if ((f = open_memstream(&buf, &len)) == NULL)
+		return;
+	opt_json_init(&j, f);
+	opt_json_open(&j, NULL, '[');
+	opt_json_open(&j, NULL, '{');
+	opt_json_str(&j, "d",
+	    "q\" b\\ \x01\x1f\x7f\n\t\r Z\xc3\xbcrich \xf0\x9f\x96\xa8");
+	opt_json_str(&j, "bad", "a\xff\xc3(b\xed\xa0\x80");
+	opt_json_null(&j, "n");
+	opt_json_open(&j, "l", '[');
+	opt_json_int(&j, NULL, -1);
+	opt_json_uint(&j, NULL, 18446744073709551615ULL);
+	opt_json_bool(&j, NULL, true);
+	opt_json_close(&j);
+	opt_json_close(&j);
+	opt_json_open(&j, NULL, '{');
+	opt_json_close(&j);
+	opt_json_close(&j);
+	fclose(f);
+	is_str(buf,
+	    "[{\"d\":\"q\\\" b\\\\ \\u0001\\u001f\\u007f\\n\\t\\r "
+	    "Z\xc3\xbcrich \xf0\x9f\x96\xa8\",\"bad\":\"a\\ufffd\\ufffd(b"
+	    "\\ufffd\\ufffd\\ufffd\",\"n\":null,\"l\":[-1,18446744073709551615,"
+	    "true]},\n {}]\n",
+	    "json: control characters escaped, UTF-8 kept, bad bytes U+FFFD, "
+	    "one top-level element a line");
+	ok(!j.failed, "json: balanced");
+	free(buf);
 }
 
 static void
@@ -129,6 +169,7 @@ int
 main(void)
 {
 	fingerprints();
+	json();
 	quoting();
 	states();
 	buckets();
