@@ -143,8 +143,8 @@ cli_paths(struct cli *c)
 }
 
 /* MAST_LOCK_TIMEOUT: seconds to wait for the config lock (default 10). */
-int
-cli_lock_wait_ms(void)
+static int
+lock_wait_ms(void)
 {
 	const char *v = getenv("MAST_LOCK_TIMEOUT"), *errstr;
 	long long s;
@@ -191,7 +191,7 @@ cli_lock(const struct cli *c, struct opt_lock *l)
 {
 	struct opt_error e;
 
-	if (opt_lock_take(&c->paths, cli_lock_wait_ms(), l, &e) == -1)
+	if (opt_lock_take(&c->paths, lock_wait_ms(), l, &e) == -1)
 		cli_fail(c, NULL, &e);
 }
 

@@ -49,7 +49,6 @@ int cli_getopt(struct cli *, int, char **, const struct option *,
 const char *cli_command(const struct cli *, int, char **);
 noreturn void cli_unknown_command(const struct cli *, const char *);
 void cli_paths(struct cli *);
-int cli_lock_wait_ms(void);
 void cli_site_id(const struct cli *, const char *);
 void cli_site_exists(const struct cli *, const char *);
 void cli_defaults(const struct cli *, struct opt_defaults *);

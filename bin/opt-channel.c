@@ -103,10 +103,34 @@ check_port(const struct opt_site *s, int port, int id)
 	opt_ports_free(&ports);
 }
 
+static const struct opt_column channel_cols[] = {
+    {"site", "SITE", 0},
+    {"id", "ID", OPT_COL_RIGHT},
+    {"listen", "LISTEN", OPT_COL_RIGHT},
+    {"printer", "PRINTER", 0},
+    {"printer_port", "PORT", OPT_COL_RIGHT},
+    {"description", "DESCRIPTION", 0},
+    {"max_jobs", "MAX_JOBS", OPT_COL_JSON},
+};
+
+/* A channel's row of list, and of add --json. */
+static void
+channel_row(struct opt_table *t, const char *site, const struct opt_channel *c)
+{
+	opt_table_str(t, "site", site);
+	opt_table_int(t, "id", c->id);
+	opt_table_int(t, "listen", c->listen);
+	opt_table_str(t, "printer", c->printer);
+	opt_table_int(t, "printer_port", c->printer_port);
+	opt_table_str(t, "description", c->description);
+	opt_table_int(t, "max_jobs", c->max_jobs);
+}
+
 static int
 cmd_add(int argc, char **argv, const char *listen, const char *desc)
 {
 	struct opt_channel c, *nc;
+	struct opt_table t;
 	struct opt_ports ports;
 	struct opt_error e;
 	struct edit ed;
@@ -139,12 +163,14 @@ cmd_add(int argc, char **argv, const char *listen, const char *desc)
 	status = edit_end(site, &ed);
 
 	if (cli.format == OPT_FMT_JSON) {
-		printf("{\"site\":\"%s\",\"id\":%d,\"listen\":%d,\"printer\":",
-		    site, c.id, c.listen);
-		opt_json_string(stdout, c.printer);
-		printf(",\"printer_port\":%d,\"description\":", c.printer_port);
-		opt_json_string(stdout, c.description);
-		printf(",\"max_jobs\":%d}\n", c.max_jobs);
+		opt_table_init(&t, channel_cols,
+		    sizeof(channel_cols) / sizeof(channel_cols[0]));
+		if (opt_table_row(&t) == 0)
+			channel_row(&t, site, &c);
+		if (opt_table_print_record(&t, 0, stdout, OPT_FMT_JSON) == -1 &&
+		    status == EX_OK)
+			status = EX_IOERR;
+		opt_table_free(&t);
 	} else if (cli.format == OPT_FMT_TSV) {
 		printf("%d\t%d\n", c.id, c.listen);
 	} else if (cli.quiet) {
@@ -184,16 +210,6 @@ cmd_remove(int argc, char **argv)
 	return status;
 }
 
-static const struct opt_column channel_cols[] = {
-    {"site", "SITE", 0},
-    {"id", "ID", OPT_COL_RIGHT},
-    {"listen", "LISTEN", OPT_COL_RIGHT},
-    {"printer", "PRINTER", 0},
-    {"printer_port", "PORT", OPT_COL_RIGHT},
-    {"description", "DESCRIPTION", 0},
-    {"max_jobs", "MAX_JOBS", OPT_COL_JSON},
-};
-
 static int
 site_rows(struct opt_table *t, const struct opt_defaults *d, const char *site,
     struct opt_error *e)
@@ -207,13 +223,7 @@ site_rows(struct opt_table *t, const struct opt_defaults *d, const char *site,
 	for (i = 0; i < cs.n; i++) {
 		if (opt_table_row(t) == -1)
 			break;
-		opt_table_str(t, "site", site);
-		opt_table_int(t, "id", cs.v[i].id);
-		opt_table_int(t, "listen", cs.v[i].listen);
-		opt_table_str(t, "printer", cs.v[i].printer);
-		opt_table_int(t, "printer_port", cs.v[i].printer_port);
-		opt_table_str(t, "description", cs.v[i].description);
-		opt_table_int(t, "max_jobs", cs.v[i].max_jobs);
+		channel_row(t, site, &cs.v[i]);
 	}
 	opt_channels_free(&cs);
 	return 0;

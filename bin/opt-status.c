@@ -226,63 +226,61 @@ text_rows(struct opt_table *sites, struct opt_table *chans,
 /* The keys are the state file's names (opt-status(1)); last_error is
  * the table's LAST ERROR. */
 static void
-json_site(FILE *f, const struct opt_state *st)
+json_site(struct opt_json *j, const struct opt_state *st)
 {
 	char why[3 * OPT_STATE_ERROR_MAX];
 	size_t i;
 
-	fputs("{\"site\":", f);
-	opt_json_string(f, st->site);
-	fputs(",\"state\":", f);
-	opt_json_string(f, opt_tstate_name(st->state));
+	opt_json_open(j, NULL, '{');
+	opt_json_str(j, "site", st->site);
+	opt_json_str(j, "state", opt_tstate_name(st->state));
 	if (st->pid > 0)
-		fprintf(f, ",\"pid\":%ld", st->pid);
+		opt_json_int(j, "pid", st->pid);
 	else
-		fputs(",\"pid\":null", f);
-	fprintf(f,
-	    ",\"since\":%lld,\"updated\":%lld,\"reconnects\":%llu,"
-	    "\"last_error\":",
-	    st->since, st->updated, st->reconnects);
+		opt_json_null(j, "pid");
+	opt_json_int(j, "since", st->since);
+	opt_json_int(j, "updated", st->updated);
+	opt_json_uint(j, "reconnects", st->reconnects);
 	site_error(why, sizeof(why), st);
-	opt_json_string(f, why);
-	fprintf(f,
-	    ",\"interval\":%u,\"age\":%lld,\"generation\":", st->interval,
-	    st->age);
-	opt_json_string(f, st->generation);
-	fprintf(f,
-	    ",\"config_pending\":%s,\"reloads\":%llu,"
-	    "\"reload_error\":",
-	    opt_tunnel_config_pending(&cli.paths, st->site, st) ? "true"
-	                                                        : "false",
-	    st->reloads);
-	opt_json_string(f, st->reload_error);
-	fputs(",\"compression\":", f);
-	opt_json_string(f, st->compression[0] ? st->compression : "none");
-	fprintf(f,
-	    ",\"wire_up\":%llu,\"wire_down\":%llu,\"payload_up\":%llu,"
-	    "\"payload_down\":%llu,\"jobs\":%llu,\"rate_up\":%llu,"
-	    "\"rate_down\":%llu,\"probes\":%llu,\"channels\":[",
-	    st->wire_up, st->wire_down, st->payload_up, st->payload_down,
-	    st->jobs, st->rate_up, st->rate_down, st->probes);
+	opt_json_str(j, "last_error", why);
+	opt_json_uint(j, "interval", st->interval);
+	opt_json_int(j, "age", st->age);
+	opt_json_str(j, "generation", st->generation);
+	opt_json_bool(j, "config_pending",
+	    opt_tunnel_config_pending(&cli.paths, st->site, st));
+	opt_json_uint(j, "reloads", st->reloads);
+	opt_json_str(j, "reload_error", st->reload_error);
+	opt_json_str(j, "compression",
+	    st->compression[0] ? st->compression : "none");
+	opt_json_uint(j, "wire_up", st->wire_up);
+	opt_json_uint(j, "wire_down", st->wire_down);
+	opt_json_uint(j, "payload_up", st->payload_up);
+	opt_json_uint(j, "payload_down", st->payload_down);
+	opt_json_uint(j, "jobs", st->jobs);
+	opt_json_uint(j, "rate_up", st->rate_up);
+	opt_json_uint(j, "rate_down", st->rate_down);
+	opt_json_uint(j, "probes", st->probes);
+	opt_json_open(j, "channels", '[');
 	for (i = 0; i < st->nchannels; i++) {
 		const struct opt_state_channel *c = &st->channels[i];
 		char printer[OPT_HOST_MAX + 16];
 
 		printer_text(printer, sizeof(printer), c);
-		fprintf(f,
-		    "%s{\"id\":%d,\"listen\":%d,\"printer\":", i ? "," : "",
-		    c->id, c->listen);
-		opt_json_string(f, printer);
-		fprintf(f,
-		    ",\"active\":%u,\"jobs\":%llu,\"bytes_up\":%llu,"
-		    "\"bytes_down\":%llu,\"probe\":",
-		    c->active, c->jobs, c->bytes_up, c->bytes_down);
-		opt_json_string(f, c->probe);
-		fprintf(f, ",\"probe_at\":%lld,\"last_error\":", c->probe_at);
-		opt_json_string(f, c->last_error);
-		fputc('}', f);
+		opt_json_open(j, NULL, '{');
+		opt_json_int(j, "id", c->id);
+		opt_json_int(j, "listen", c->listen);
+		opt_json_str(j, "printer", printer);
+		opt_json_uint(j, "active", c->active);
+		opt_json_uint(j, "jobs", c->jobs);
+		opt_json_uint(j, "bytes_up", c->bytes_up);
+		opt_json_uint(j, "bytes_down", c->bytes_down);
+		opt_json_str(j, "probe", c->probe);
+		opt_json_int(j, "probe_at", c->probe_at);
+		opt_json_str(j, "last_error", c->last_error);
+		opt_json_close(j);
 	}
-	fputs("]}", f);
+	opt_json_close(j);
+	opt_json_close(j);
 }
 
 /* The metrics of --prometheus, in the order they are printed. */
@@ -675,6 +673,7 @@ main(int argc, char **argv)
 {
 	bool channels = false, checking = false, prom = false, timeout = false;
 	struct opt_table sites_t, chans_t;
+	struct opt_json json;
 	struct opt_state *st;
 	const char *errstr;
 	int ch, timeout_s = 10, status;
@@ -743,12 +742,11 @@ main(int argc, char **argv)
 	if (prom) {
 		prometheus(stdout, st, n);
 	} else if (cli.format == OPT_FMT_JSON) {
-		fputc('[', stdout);
-		for (i = 0; i < n; i++) {
-			fputs(i ? ",\n " : "", stdout);
-			json_site(stdout, &st[i]);
-		}
-		fputs("]\n", stdout);
+		opt_json_init(&json, stdout);
+		opt_json_open(&json, NULL, '[');
+		for (i = 0; i < n; i++)
+			json_site(&json, &st[i]);
+		opt_json_close(&json);
 	} else {
 		opt_table_init(&sites_t, site_cols,
 		    sizeof(site_cols) / sizeof(site_cols[0]));

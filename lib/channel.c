@@ -7,7 +7,7 @@
 #include "channel.h"
 #include "conf.h"
 
-const char *const opt_channel_keys[] = {"id", "listen", "printer",
+static const char *const channel_keys[] = {"id", "listen", "printer",
     "printer_port", "max_jobs", "description", NULL};
 
 /* A channel with every default: what a new one and a file's one start as. */
@@ -190,7 +190,7 @@ parse_channel(const char *path, const config_setting_t *g,
 		opt_error_set(e, EX_CONFIG, "a channel must be { id = ...; }");
 		return opt_conf_fail(path, g, e);
 	}
-	if (opt_conf_keys(path, g, opt_channel_keys, e) == -1)
+	if (opt_conf_keys(path, g, channel_keys, e) == -1)
 		return -1;
 	if ((v = config_setting_get_member(g, "id")) == NULL ||
 	    config_setting_get_member(g, "listen") == NULL ||

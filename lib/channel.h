@@ -34,8 +34,6 @@ struct opt_channels {
 	struct opt_channel *v;
 };
 
-extern const char *const opt_channel_keys[];
-
 void opt_channel_builtin(struct opt_channel *);
 int opt_channel_target(const char *, struct opt_channel *, struct opt_error *);
 int opt_channel_set(struct opt_channel *, const char *, const char *,

@@ -6,6 +6,27 @@
 
 #include "error.h"
 
+static int
+status_of_errno(int err)
+{
+	switch (err) {
+	case EACCES:
+	case EPERM:
+		return EX_NOPERM;
+	case ENOENT:
+	case ENOTDIR:
+	case ENAMETOOLONG:
+		return EX_NOINPUT;
+	case ENOSPC:
+	case EDQUOT:
+	case EROFS:
+	case EEXIST:
+		return EX_CANTCREAT;
+	default:
+		return EX_IOERR;
+	}
+}
+
 int
 opt_error_set(struct opt_error *e, int status, const char *fmt, ...)
 {
@@ -31,7 +52,7 @@ opt_error_errno(struct opt_error *e, int status, const char *fmt, ...)
 
 	if (e == NULL)
 		return -1;
-	e->status = status ? status : opt_error_status_of_errno(saved);
+	e->status = status ? status : status_of_errno(saved);
 	va_start(ap, fmt);
 	vsnprintf(e->text, sizeof(e->text), fmt, ap);
 	va_end(ap);
@@ -56,27 +77,6 @@ opt_error_prefix(struct opt_error *e, const char *fmt, ...)
 	va_end(ap);
 	n = strlen(e->text);
 	snprintf(e->text + n, sizeof(e->text) - n, "%s", old);
-}
-
-int
-opt_error_status_of_errno(int err)
-{
-	switch (err) {
-	case EACCES:
-	case EPERM:
-		return EX_NOPERM;
-	case ENOENT:
-	case ENOTDIR:
-	case ENAMETOOLONG:
-		return EX_NOINPUT;
-	case ENOSPC:
-	case EDQUOT:
-	case EROFS:
-	case EEXIST:
-		return EX_CANTCREAT;
-	default:
-		return EX_IOERR;
-	}
 }
 
 /*

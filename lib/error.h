@@ -21,7 +21,6 @@ int opt_error_errno(struct opt_error *, int, const char *, ...)
     __attribute__((format(printf, 3, 4)));
 void opt_error_prefix(struct opt_error *, const char *, ...)
     __attribute__((format(printf, 2, 3)));
-int opt_error_status_of_errno(int);
 
 /* Quote untrusted text for a message: printable, one line, bounded. */
 #define OPT_QUOTE_MAX 100

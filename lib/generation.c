@@ -10,13 +10,13 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <sha2.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
 
 #include "generation.h"
-#include "sha256.h"
 
 static const char *const files[] = {"site.conf", "channels.conf",
     "throttle.conf"};
@@ -49,7 +49,7 @@ opt_generation_of(const struct opt_paths *p, const char *site, char *out,
     size_t len, struct opt_error *e)
 {
 	char text[4 * (PATH_MAX + 160)], path[PATH_MAX];
-	unsigned char md[OPT_SHA256_LEN];
+	char hex[SHA256_DIGEST_STRING_LENGTH];
 	size_t n = 0, i;
 
 	if (len < OPT_GENERATION_MAX)
@@ -64,8 +64,7 @@ opt_generation_of(const struct opt_paths *p, const char *site, char *out,
 			return -1;
 		describe(text, sizeof(text), &n, path);
 	}
-	opt_sha256(text, n, md);
-	for (i = 0; i < (OPT_GENERATION_MAX - 1) / 2; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	SHA256Data((const uint8_t *)text, n, hex);
+	strlcpy(out, hex, OPT_GENERATION_MAX); /* its first 16 digits */
 	return 0;
 }

@@ -127,8 +127,8 @@ opt_listener_polled(const struct opt_listener *l, long long now)
 	    (l->paused == OPT_PAUSE_FD && now >= l->retry_at);
 }
 
-const char *
-opt_pause_name(enum opt_pause p)
+static const char *
+pause_name(enum opt_pause p)
 {
 	switch (p) {
 	case OPT_PAUSE_CHANNEL:
@@ -158,7 +158,7 @@ opt_listener_pause(struct opt_listener *l, enum opt_pause why, long long now,
 		return;
 	l->episode = true;
 	opt_log(log, OPT_LOG_WARN, "accept-paused",
-	    "channel=%d reason=%s active=%u", l->conf.id, opt_pause_name(why),
+	    "channel=%d reason=%s active=%u", l->conf.id, pause_name(why),
 	    l->active);
 }
 

@@ -60,7 +60,6 @@ void opt_listener_pause(struct opt_listener *, enum opt_pause, long long,
     struct opt_log *);
 void opt_listener_resume(struct opt_listener *);
 void opt_listener_drained(struct opt_listener *, struct opt_log *);
-const char *opt_pause_name(enum opt_pause);
 enum opt_pause opt_job_limit(unsigned, unsigned, unsigned, unsigned);
 enum opt_listen_change opt_listen_diff(const struct opt_channel *,
     const struct opt_channel *, bool);

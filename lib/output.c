@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "output.h"
+#include "valid.h"
 
 void
 opt_table_init(struct opt_table *t, const struct opt_column *cols, size_t n)
@@ -129,12 +130,22 @@ width(const char *s)
 }
 
 void
-opt_json_string(FILE *f, const char *s)
+opt_json_init(struct opt_json *j, FILE *f)
+{
+	memset(j, 0, sizeof(*j));
+	j->f = f;
+}
+
+static void
+string(FILE *f, const char *s)
 {
 	const unsigned char *p;
+	size_t len;
+	unsigned cp;
 
 	fputc('"', f);
-	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+	for (p = (const unsigned char *)s; *p != '\0'; p += len) {
+		len = 1;
 		switch (*p) {
 		case '"':
 			fputs("\\\"", f);
@@ -154,62 +165,145 @@ opt_json_string(FILE *f, const char *s)
 		default:
 			if (*p < 0x20 || *p == 0x7f)
 				fprintf(f, "\\u%04x", *p);
-			else
+			else if (*p < 0x80)
 				fputc(*p, f);
+			else if ((len = opt_utf8_char(p, &cp)) == 0) {
+				fputs("\\ufffd", f);
+				len = 1;
+			} else
+				fwrite(p, 1, len, f);
 		}
 	}
 	fputc('"', f);
 }
 
+/* The comma before a value and its key. */
 static void
-json_value(FILE *f, const struct opt_cell *c)
+value(struct opt_json *j, const char *key)
 {
-	char *copy, *p, *item;
-	bool first = true;
-
-	switch (c->type) {
-	case OPT_CELL_INT:
-		fprintf(f, "%lld", c->n);
-		break;
-	case OPT_CELL_BOOL:
-		fputs(c->n ? "true" : "false", f);
-		break;
-	case OPT_CELL_STR:
-		opt_json_string(f, c->s ? c->s : "");
-		break;
-	case OPT_CELL_LIST:
-		fputc('[', f);
-		if (c->s != NULL && *c->s != '\0' &&
-		    (copy = strdup(c->s)) != NULL) {
-			for (p = copy; (item = strsep(&p, ",")) != NULL;) {
-				if (!first)
-					fputc(',', f);
-				opt_json_string(f, item);
-				first = false;
-			}
-			free(copy);
-		}
-		fputc(']', f);
-		break;
-	default:
-		fputs("null", f);
+	if (j->depth > 0) {
+		if (j->more[j->depth - 1])
+			fputs(j->depth == 1 && j->close[0] == ']' ? ",\n "
+			                                          : ",",
+			    j->f);
+		j->more[j->depth - 1] = true;
+	}
+	if (key != NULL) {
+		string(j->f, key);
+		fputc(':', j->f);
 	}
 }
 
 static void
-json_object(const struct opt_table *t, size_t row, FILE *f)
+ended(struct opt_json *j)
+{
+	if (j->depth == 0)
+		fputc('\n', j->f);
+}
+
+void
+opt_json_open(struct opt_json *j, const char *key, char bracket)
+{
+	if (j->depth == OPT_JSON_DEPTH) {
+		j->failed = true;
+		return;
+	}
+	value(j, key);
+	fputc(bracket, j->f);
+	j->close[j->depth] = bracket == '[' ? ']' : '}';
+	j->more[j->depth++] = false;
+}
+
+void
+opt_json_close(struct opt_json *j)
+{
+	if (j->depth == 0) {
+		j->failed = true;
+		return;
+	}
+	fputc(j->close[--j->depth], j->f);
+	ended(j);
+}
+
+void
+opt_json_str(struct opt_json *j, const char *key, const char *s)
+{
+	value(j, key);
+	string(j->f, s);
+	ended(j);
+}
+
+void
+opt_json_int(struct opt_json *j, const char *key, long long n)
+{
+	value(j, key);
+	fprintf(j->f, "%lld", n);
+	ended(j);
+}
+
+void
+opt_json_uint(struct opt_json *j, const char *key, unsigned long long n)
+{
+	value(j, key);
+	fprintf(j->f, "%llu", n);
+	ended(j);
+}
+
+void
+opt_json_bool(struct opt_json *j, const char *key, bool b)
+{
+	value(j, key);
+	fputs(b ? "true" : "false", j->f);
+	ended(j);
+}
+
+void
+opt_json_null(struct opt_json *j, const char *key)
+{
+	value(j, key);
+	fputs("null", j->f);
+	ended(j);
+}
+
+static void
+json_cell(struct opt_json *j, const char *key, const struct opt_cell *c)
+{
+	char *copy, *p, *item;
+
+	switch (c->type) {
+	case OPT_CELL_INT:
+		opt_json_int(j, key, c->n);
+		break;
+	case OPT_CELL_BOOL:
+		opt_json_bool(j, key, c->n);
+		break;
+	case OPT_CELL_STR:
+		opt_json_str(j, key, c->s ? c->s : "");
+		break;
+	case OPT_CELL_LIST:
+		opt_json_open(j, key, '[');
+		if (c->s != NULL && *c->s != '\0' &&
+		    (copy = strdup(c->s)) != NULL) {
+			for (p = copy; (item = strsep(&p, ",")) != NULL;)
+				opt_json_str(j, NULL, item);
+			free(copy);
+		}
+		opt_json_close(j);
+		break;
+	default:
+		opt_json_null(j, key);
+	}
+}
+
+static void
+json_object(const struct opt_table *t, size_t row, struct opt_json *j)
 {
 	size_t i;
 
-	fputc('{', f);
-	for (i = 0; i < t->ncols; i++) {
-		if (i > 0)
-			fputc(',', f);
-		opt_json_string(f, t->cols[i].key);
-		fputc(':', f);
-		json_value(f, &t->cells[row * t->ncols + i]);
-	}
-	fputc('}', f);
+	opt_json_open(j, NULL, '{');
+	for (i = 0; i < t->ncols; i++)
+		json_cell(j, t->cols[i].key, &t->cells[row * t->ncols + i]);
+	opt_json_close(j);
 }
 
 static int
@@ -224,19 +318,19 @@ int
 opt_table_print(const struct opt_table *t, FILE *f, enum opt_format fmt,
     bool color)
 {
+	struct opt_json j;
 	char buf[32];
 	size_t r, i, *w, last = 0;
 
 	if (t->failed)
 		return -1;
 	if (fmt == OPT_FMT_JSON) {
-		fputc('[', f);
-		for (r = 0; r < t->nrows; r++) {
-			fputs(r ? ",\n " : "", f);
-			json_object(t, r, f);
-		}
-		fputs("]\n", f);
-		return done(t, f);
+		opt_json_init(&j, f);
+		opt_json_open(&j, NULL, '[');
+		for (r = 0; r < t->nrows; r++)
+			json_object(t, r, &j);
+		opt_json_close(&j);
+		return j.failed ? -1 : done(t, f);
 	}
 	if (fmt == OPT_FMT_TSV) {
 		for (r = 0; r < t->nrows; r++) {
@@ -305,15 +399,16 @@ int
 opt_table_print_record(const struct opt_table *t, size_t row, FILE *f,
     enum opt_format fmt)
 {
+	struct opt_json j;
 	char buf[32];
 	size_t i, w = 0;
 
 	if (t->failed || row >= t->nrows)
 		return -1;
 	if (fmt == OPT_FMT_JSON) {
-		json_object(t, row, f);
-		fputc('\n', f);
-		return done(t, f);
+		opt_json_init(&j, f);
+		json_object(t, row, &j);
+		return j.failed ? -1 : done(t, f);
 	}
 	for (i = 0; i < t->ncols; i++)
 		if (strlen(t->cols[i].key) > w)

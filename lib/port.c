@@ -60,8 +60,8 @@ opt_ports_free(struct opt_ports *ports)
  * bind shows; 0 when free, or when it cannot tell (no permission for a
  * low port, an address not configured yet): the tunnel will say then.
  */
-int
-opt_port_held(const char *bind_addr, int port)
+static int
+port_held(const char *bind_addr, int port)
 {
 	struct sockaddr_storage ss;
 	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
@@ -103,7 +103,7 @@ opt_port_check(const struct opt_ports *ports, const char *bind_addr, int port,
 		return opt_error_set(e, EX_CANTCREAT,
 		    "port %d is already channel %d of site %s", port,
 		    o->channel, o->site);
-	if (o->channel == 0 && opt_port_held(bind_addr, port))
+	if (o->channel == 0 && port_held(bind_addr, port))
 		return opt_error_set(e, EX_CANTCREAT,
 		    "port %d is held by another process on %s", port,
 		    bind_addr);
@@ -117,8 +117,7 @@ opt_port_allocate(const struct opt_ports *ports, const struct opt_defaults *d,
 	int p;
 
 	for (p = d->port_lo; p <= d->port_hi; p++) {
-		if (ports->owner[p].channel == 0 &&
-		    !opt_port_held(bind_addr, p)) {
+		if (ports->owner[p].channel == 0 && !port_held(bind_addr, p)) {
 			*port = p;
 			return 0;
 		}

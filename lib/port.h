@@ -24,7 +24,6 @@ struct opt_ports {
 int opt_ports_load(const struct opt_paths *, struct opt_ports *,
     struct opt_error *);
 void opt_ports_free(struct opt_ports *);
-int opt_port_held(const char *, int);
 int opt_port_check(const struct opt_ports *, const char *, int, const char *,
     int, struct opt_error *);
 int opt_port_allocate(const struct opt_ports *, const struct opt_defaults *,

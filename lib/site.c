@@ -309,8 +309,8 @@ opt_site_load(const struct opt_paths *p, const struct opt_defaults *d,
 	return 0;
 }
 
-void
-opt_site_write(FILE *f, const struct opt_site *s)
+static void
+site_write(FILE *f, const struct opt_site *s)
 {
 	size_t i;
 
@@ -339,7 +339,7 @@ opt_site_write(FILE *f, const struct opt_site *s)
 static void
 emit_site(FILE *f, const void *s)
 {
-	opt_site_write(f, s);
+	site_write(f, s);
 }
 
 int

@@ -62,7 +62,6 @@ int opt_site_load(const struct opt_paths *, const struct opt_defaults *,
     const char *, struct opt_site *, struct opt_error *);
 int opt_site_save(const struct opt_paths *, const struct opt_site *,
     struct opt_error *);
-void opt_site_write(FILE *, const struct opt_site *);
 int opt_site_list(const struct opt_paths *, char (**)[OPT_SITE_ID_MAX + 1],
     size_t *, struct opt_error *);
 int opt_site_create(const struct opt_paths *, const struct opt_site *,

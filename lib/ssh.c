@@ -10,6 +10,8 @@
 
 #include <netdb.h>
 #include <poll.h>
+#include <resolv.h>
+#include <sha2.h>
 #include <stdbool.h>
 
 #include <errno.h>
@@ -21,7 +23,6 @@
 #include <unistd.h>
 
 #include "conf.h"
-#include "sha256.h"
 #include "site.h"
 #include "ssh.h"
 
@@ -101,22 +102,22 @@ passphrase_refused(const char *path, struct opt_error *e)
  * (RSA only from libssh2 1.11 on).
  */
 static int
-openssh_key(const char *path, const char *text, struct opt_error *e)
+openssh_key(const char *path, char *text, struct opt_error *e)
 {
-	const char *begin = strstr(text, "-----BEGIN OPENSSH PRIVATE KEY-----");
-	const char *end = strstr(text, "-----END OPENSSH PRIVATE KEY-----");
+	char *begin = strstr(text, "-----BEGIN OPENSSH PRIVATE KEY-----");
+	char *end = strstr(text, "-----END OPENSSH PRIVATE KEY-----");
 	unsigned char *b;
 	const char *s, *type;
 	size_t off = 15, n, tn;
-	long len;
+	int len;
 	int r = -1;
 
 	begin += strlen("-----BEGIN OPENSSH PRIVATE KEY-----");
 	if (end == NULL || end < begin ||
 	    (b = malloc((size_t)(end - begin))) == NULL)
 		goto bad;
-	len = opt_b64_decode(begin, (size_t)(end - begin), b,
-	    (size_t)(end - begin));
+	*end = '\0'; /* b64_pton reads a string; the END line is not needed */
+	len = b64_pton(begin, b, (size_t)(end - begin));
 	if (len < 15 || memcmp(b, "openssh-key-v1", 15) != 0 ||
 	    sshstr(b, (size_t)len, &off, &s, &n) == -1)
 		goto out;
@@ -208,16 +209,22 @@ opt_identity_check(const char *path, struct opt_error *e)
 void
 opt_fingerprint(const unsigned char *blob, size_t len, char *out, size_t cap)
 {
-	unsigned char md[OPT_SHA256_LEN];
+	uint8_t md[SHA256_DIGEST_LENGTH];
+	SHA2_CTX ctx;
 	char b[48];
+	int n;
 
-	opt_sha256(blob, len, md);
-	opt_b64_encode(md, sizeof(md), b, sizeof(b), 0);
+	SHA256Init(&ctx);
+	SHA256Update(&ctx, blob, len);
+	SHA256Final(md, &ctx);
+	n = b64_ntop(md, sizeof(md), b, sizeof(b));
+	while (n > 0 && b[n - 1] == '=')
+		b[--n] = '\0';
 	snprintf(out, cap, "SHA256:%s", b);
 }
 
-int
-opt_hostkey_get(LIBSSH2_SESSION *s, struct opt_ssh_hostkey *k)
+static int
+hostkey_get(LIBSSH2_SESSION *s, struct opt_ssh_hostkey *k)
 {
 	static const char *const names[] = {"unknown", "ssh-rsa", "ssh-dss",
 	    "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
@@ -267,11 +274,11 @@ static void
 entry_fingerprint(const struct libssh2_knownhost *k, char *fp, size_t len)
 {
 	unsigned char blob[4096];
-	long n;
+	int n;
 
 	if (k->key == NULL)
 		return;
-	n = opt_b64_decode(k->key, strlen(k->key), blob, sizeof(blob));
+	n = b64_pton(k->key, blob, sizeof(blob));
 	if (n > 0)
 		opt_fingerprint(blob, (size_t)n, fp, len);
 }
@@ -374,7 +381,7 @@ opt_knownhosts_pin(const char *path, const char *host, int port,
 	int fd, r;
 
 	kh_name(name, sizeof(name), host, port);
-	if (opt_b64_encode(k->blob, k->len, b64, sizeof(b64), 1) == 0)
+	if (b64_ntop(k->blob, k->len, b64, sizeof(b64)) == -1)
 		return opt_error_set(e, EX_DATAERR, "host key too long");
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) != -1) {
 		for (;;) {
@@ -492,7 +499,7 @@ opt_hostkey_fetch(const char *host, int port, int timeout_ms,
 		    "ssh handshake with %s port "
 		    "%d failed: %s",
 		    host, port, msg ? msg : "unknown error");
-	} else if (opt_hostkey_get(s, &got) == -1 || got.len > cap) {
+	} else if (hostkey_get(s, &got) == -1 || got.len > cap) {
 		opt_error_set(e, EX_PROTOCOL, "%s offered no usable host key",
 		    host);
 	} else {
@@ -556,7 +563,7 @@ opt_hostkey_verify(LIBSSH2_SESSION *s, const struct opt_hostkey_policy *p,
 
 	memset(r, 0, sizeof(*r));
 	r->type = "?";
-	if (opt_hostkey_get(s, &k) == -1) {
+	if (hostkey_get(s, &k) == -1) {
 		r->verdict = OPT_HKV_FAILED;
 		strlcpy(r->why, "no host key", sizeof(r->why));
 		return;

@@ -70,7 +70,6 @@ int opt_identity_check(const char *, struct opt_error *);
 bool opt_ssh_rsa_signs(void);
 const char *opt_ssh_version(void);
 void opt_fingerprint(const unsigned char *, size_t, char *, size_t);
-int opt_hostkey_get(LIBSSH2_SESSION *, struct opt_ssh_hostkey *);
 int opt_knownhosts_check(const char *, const char *, int,
     const struct opt_ssh_hostkey *, char *, size_t, struct opt_error *);
 int opt_hostkey_fetch(const char *, int, int, struct opt_ssh_hostkey *,

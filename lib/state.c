@@ -26,8 +26,8 @@ opt_tstate_name(enum opt_tstate s)
 	return names[s];
 }
 
-int
-opt_tstate_parse(const char *s, enum opt_tstate *out)
+static int
+tstate_parse(const char *s, enum opt_tstate *out)
 {
 	size_t i;
 
@@ -269,7 +269,7 @@ field(struct opt_state *s, const char *key, const char *v)
 		    ? -1
 		    : (s->pid = (long)n, 0);
 	if (strcmp(key, "state") == 0)
-		return opt_tstate_parse(v, &s->state);
+		return tstate_parse(v, &s->state);
 	if (strcmp(key, "since") == 0)
 		return i64(v, &s->since);
 	if (strcmp(key, "updated") == 0)

@@ -78,7 +78,6 @@ struct opt_state {
 };
 
 const char *opt_tstate_name(enum opt_tstate);
-int opt_tstate_parse(const char *, enum opt_tstate *);
 void opt_state_text(char *, size_t, const char *);
 void opt_state_format(FILE *, const struct opt_state *);
 int opt_state_write(int, const char *, const struct opt_state *,

@@ -8,7 +8,7 @@
 #include "throttle.h"
 #include "valid.h"
 
-const char *const opt_throttle_keys[] = {"enabled", "up", "down", NULL};
+static const char *const throttle_keys[] = {"enabled", "up", "down", NULL};
 
 void
 opt_throttle_builtin(struct opt_throttle *t)
@@ -50,8 +50,8 @@ opt_throttle_load(const struct opt_paths *p, const struct opt_defaults *d,
 	config_init(&cfg);
 	r = opt_conf_read(path, &cfg, true, e);
 	if (r == 1 &&
-	    (opt_conf_keys(path, config_root_setting(&cfg), opt_throttle_keys,
-	         e) == -1 ||
+	    (opt_conf_keys(path, config_root_setting(&cfg), throttle_keys, e) ==
+	            -1 ||
 	        opt_throttle_apply(path, config_root_setting(&cfg), t, e) ==
 	            -1))
 		r = -1;
@@ -59,8 +59,8 @@ opt_throttle_load(const struct opt_paths *p, const struct opt_defaults *d,
 	return r == -1 ? -1 : 0;
 }
 
-void
-opt_throttle_write(FILE *f, const char *id, const struct opt_throttle *t)
+static void
+throttle_write(FILE *f, const char *id, const struct opt_throttle *t)
 {
 	fprintf(f,
 	    "# throttle.conf of %s; see opt.conf(5)\n"
@@ -75,7 +75,7 @@ opt_throttle_emit(FILE *f, const void *arg)
 {
 	const struct opt_throttle_file *a = arg;
 
-	opt_throttle_write(f, a->id, a->t);
+	throttle_write(f, a->id, a->t);
 }
 
 int

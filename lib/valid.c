@@ -161,8 +161,8 @@ fail:
  * p is not one (a stray byte, an overlong form, a surrogate, beyond
  * U+10FFFF).
  */
-static size_t
-utf8_char(const unsigned char *p, unsigned *cp)
+size_t
+opt_utf8_char(const unsigned char *p, unsigned *cp)
 {
 	unsigned len, i;
 
@@ -213,7 +213,7 @@ opt_valid_description(const char *s, struct opt_error *e)
 	unsigned cp;
 
 	for (; *p != '\0'; p += len) {
-		if ((len = utf8_char(p, &cp)) == 0)
+		if ((len = opt_utf8_char(p, &cp)) == 0)
 			return bad(e, "description", s,
 			    "is not valid UTF-8 text");
 		if (control(cp))
@@ -239,7 +239,7 @@ opt_valid_path(const char *what, const char *s, struct opt_error *e)
 		return bad(e, what, s, "is too long");
 	/* It goes into tables, JSON and one-line messages as it is. */
 	for (p = (const unsigned char *)s; *p != '\0'; p += len) {
-		if ((len = utf8_char(p, &cp)) == 0)
+		if ((len = opt_utf8_char(p, &cp)) == 0)
 			return bad(e, what, s, "is not valid UTF-8");
 		if (control(cp))
 			return bad(e, what, s, "contains a control character");

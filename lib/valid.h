@@ -8,6 +8,7 @@
 #define OPT_VALID_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "error.h"
 
@@ -27,6 +28,7 @@ int opt_valid_cidr(const char *, struct opt_error *);
 int opt_valid_user(const char *, struct opt_error *);
 int opt_valid_description(const char *, struct opt_error *);
 int opt_valid_path(const char *, const char *, struct opt_error *);
+size_t opt_utf8_char(const unsigned char *, unsigned *);
 
 int opt_parse_port(const char *, const char *, int *, struct opt_error *);
 int opt_parse_int(const char *, const char *, long long, long long, int *,

@@ -16,6 +16,10 @@ for d in "${descs[@]}"; do
 	i=$((i + 1))
 	succeeds "add site $i" -- opt-site add "s$i" "h$i.example" --description "$d"
 	succeeds "add channel to site $i" -- opt-channel add "s$i" p --description "$d"
+	run opt-channel add "s$i" p2 --description "$d" --json
+	is "$(printf '%s' "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["description"])')" \
+		"$d" "channel $i: add --json"
+	opt-channel remove -q "s$i" 2
 	run opt-site show "s$i" -H
 	is "$(printf '%s\n' "$out" | sed -n 's/^description\t//p')" "$d" "site $i: show -H"
 	run opt-site show "s$i" --json
@@ -37,6 +41,10 @@ is "$(printf '%s' "$out" | python3 -c '
 import json, sys
 print("\n".join(s["description"] for s in json.load(sys.stdin)))')" \
 	"$(printf '%s\n' "${descs[@]}")" "list --json: every description"
+
+run opt-status --json --channels
+printf '%s' "$out" | python3 -m json.tool >/dev/null
+ok $? "opt-status --json is JSON"
 
 succeeds "set a description with quotes" -- opt-channel set s1 1 'description=say "hi" # now'
 run opt-channel list s1 -H

@@ -11,6 +11,14 @@ opt-site set nautilus host_key_check=strict
 kh=$MAST_CONFIG_DIR/nautilus/known_hosts
 fp=$(ssh-keygen -l -f "$T/sshd/host_ed25519.pub" | cut -d' ' -f2)
 cleanup stop_tunnels
+# The pinned line holds the host's public key as its .pub file has it,
+# where ssh-keygen -F finds it, with opt's fingerprint.
+pinned_is() {
+	local line
+	line=$(ssh-keygen -F "[127.0.0.1]:$SSHD_PORT" -f "$kh" | grep -v '^#')
+	is "$(echo "$line" | cut -d' ' -f2-3)" "$(cut -d' ' -f1-2 "$1")" "$2: ssh-keygen -F finds the host's public key"
+	is "$(ssh-keygen -l -f "$kh" | cut -d' ' -f2)" "$(ssh-keygen -l -f "$1" | cut -d' ' -f2)" "$2: ssh-keygen -l of known_hosts gives the fingerprint opt showed"
+}
 
 run opt-site trust nautilus
 is "$rc" 0 "trust exits 0"
@@ -20,6 +28,7 @@ like "$out" "nautilus: pinned in $kh" "and pins it"
 like "$(cat "$kh")" "^\[127.0.0.1\]:$SSHD_PORT ssh-ed25519 " "known_hosts has an OpenSSH line"
 ssh-keygen -F "[127.0.0.1]:$SSHD_PORT" -f "$kh" >/dev/null
 ok $? "ssh-keygen finds the pinned host"
+pinned_is "$T/sshd/host_ed25519.pub" ed25519
 run opt-site trust nautilus
 like "$out" "already pinned" "trusting again changes nothing"
 
@@ -48,6 +57,7 @@ is "$(sha256sum "$kh")" "$before" "known_hosts is unchanged"
 run opt-site trust nautilus --fingerprint "$newfp"
 is "$rc" 0 "trust with the new key's fingerprint"
 is "$(grep -c "^\[127.0.0.1\]:$SSHD_PORT " "$kh")" 1 "the old key is replaced, not kept beside"
+pinned_is "$T/sshd/host_ed25519.pub" "new ed25519"
 wait_for 15 grep -q '^state=up' "$MAST_RUN_DIR/nautilus.state"
 ok $? "the tunnel comes up with the trusted key at once"
 
@@ -64,6 +74,8 @@ wait_for 10 port_open "$SSHD_PORT"
 ecfp=$(ssh-keygen -l -f "$T/sshd/host_ecdsa.pub" | cut -d' ' -f2)
 run opt-site trust nautilus --fingerprint "$ecfp"
 is "$rc" 0 "re-trust the site with its ECDSA key"
+has "$out" "offers ecdsa-sha2-nistp256 $ecfp" "it shows the ECDSA key as ssh-keygen -l does"
+pinned_is "$T/sshd/host_ecdsa.pub" ECDSA
 stop_sshd
 sed -i "s|^HostKey .*|HostKey $T/sshd/host_ed25519|" "$T/sshd/config"
 "$SSHD" -D -e -f "$T/sshd/config" 2>>"$T/sshd/log" &

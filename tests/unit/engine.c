@@ -1,50 +1,71 @@
 /* The engine's pure parts: state files, token buckets, log quoting,
- * SHA-256 and base64 for fingerprints. */
+ * host key fingerprints. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
-#include "sha256.h"
+#include "output.h"
+#include "ssh.h"
 #include "state.h"
 #include "tap.h"
 #include "throttle.h"
 
+/* As ssh-keygen -l shows them: unpadded base64 of a SHA-256. */
 static void
-hashes(void)
+fingerprints(void)
 {
-	unsigned char md[OPT_SHA256_LEN], back[64];
-	char hex[65], b[128];
-	char big[1000];
-	long n;
-	int i;
+	unsigned char big[56];
+	char fp[OPT_FP_MAX];
 
-	opt_sha256("abc", 3, md);
-	for (i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	is_str(hex,
-	    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
-	    "sha256(abc)");
-	opt_sha256("", 0, md);
-	for (i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	is_str(hex,
-	    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
-	    "sha256 of nothing");
-	memset(big, 'a', sizeof(big));
-	opt_sha256(big, 56, md); /* the padding edge: 56 bytes */
-	for (i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	is_str(hex,
-	    "b35439a4ac6f0948b6d6f9e3c6af0f5f590ce20f1bde7090ef7970686ec6738a",
-	    "sha256 of 56 bytes");
-	opt_b64_encode((const unsigned char *)"hello", 5, b, sizeof(b), 1);
-	is_str(b, "aGVsbG8=", "base64 with padding");
-	opt_b64_encode((const unsigned char *)"hello", 5, b, sizeof(b), 0);
-	is_str(b, "aGVsbG8", "base64 without padding");
-	n = opt_b64_decode("aGVs\nbG8=", 9, back, sizeof(back));
-	ok(n == 5 && memcmp(back, "hello", 5) == 0, "base64 decodes");
-	ok(opt_b64_decode("a*b", 3, back, sizeof(back)) == -1,
-	    "a bad character");
+	opt_fingerprint((const unsigned char *)"abc", 3, fp, sizeof(fp));
+	is_str(fp, "SHA256:ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0",
+	    "fingerprint of abc");
+	opt_fingerprint((const unsigned char *)"", 0, fp, sizeof(fp));
+	is_str(fp, "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU",
+	    "fingerprint of nothing");
+	memset(big, 'a', sizeof(big)); /* the padding edge of SHA-256 */
+	opt_fingerprint(big, sizeof(big), fp, sizeof(fp));
+	is_str(fp, "SHA256:s1Q5pKxvCUi21vnjxq8PX1kM4g8b3nCQ73lwaG7Gc4o",
+	    "fingerprint of 56 bytes");
+}
+
+/* Every --json goes through this writer: escapes, commas, nesting. */
+static void
+json(void)
+{
+	struct opt_json j;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if ((f = open_memstream(&buf, &len)) == NULL)
+		return;
+	opt_json_init(&j, f);
+	opt_json_open(&j, NULL, '[');
+	opt_json_open(&j, NULL, '{');
+	opt_json_str(&j, "d",
+	    "q\" b\\ \x01\x1f\x7f\n\t\r Z\xc3\xbcrich \xf0\x9f\x96\xa8");
+	opt_json_str(&j, "bad", "a\xff\xc3(b\xed\xa0\x80");
+	opt_json_null(&j, "n");
+	opt_json_open(&j, "l", '[');
+	opt_json_int(&j, NULL, -1);
+	opt_json_uint(&j, NULL, 18446744073709551615ULL);
+	opt_json_bool(&j, NULL, true);
+	opt_json_close(&j);
+	opt_json_close(&j);
+	opt_json_open(&j, NULL, '{');
+	opt_json_close(&j);
+	opt_json_close(&j);
+	fclose(f);
+	is_str(buf,
+	    "[{\"d\":\"q\\\" b\\\\ \\u0001\\u001f\\u007f\\n\\t\\r "
+	    "Z\xc3\xbcrich \xf0\x9f\x96\xa8\",\"bad\":\"a\\ufffd\\ufffd(b"
+	    "\\ufffd\\ufffd\\ufffd\",\"n\":null,\"l\":[-1,18446744073709551615,"
+	    "true]},\n {}]\n",
+	    "json: control characters escaped, UTF-8 kept, bad bytes U+FFFD, "
+	    "one top-level element a line");
+	ok(!j.failed, "json: balanced");
+	free(buf);
 }
 
 static void
@@ -147,7 +168,8 @@ buckets(void)
 int
 main(void)
 {
-	hashes();
+	fingerprints();
+	json();
 	quoting();
 	states();
 	buckets();
