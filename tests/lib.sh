@@ -11,6 +11,9 @@ PATH=$OPT_BIN:$PATH
 T=$(mktemp -d "${TMPDIR:-/tmp}/opt-test.XXXXXX")
 export MAST_CONFIG_DIR=$T/etc MAST_RUN_DIR=$T/run MAST_LOG_DIR=$T/log
 export MAST_LOCK_TIMEOUT=20
+# What every process a test starts carries, so that a leftover names its
+# test (tests/zz-no-process-left.t).
+export OPT_TEST=${0##*/}
 # make check-valgrind: every opt tool runs under valgrind (memcheck),
 # each process logging to $VALGRIND_LOGS, which the target then reads.
 if [ -n "${VALGRIND_LOGS:-}" ]; then

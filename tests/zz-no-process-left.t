@@ -10,10 +10,11 @@ for pid in $(ps -eo pid=); do
 	[ "$pid" = $$ ] && continue
 	args=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || continue
 	dir=$(printf '%s' "$args" | grep -o '/tmp/opt-test\.[A-Za-z0-9]*' | head -1)
+	from=$(tr '\0' '\n' 2>/dev/null <"/proc/$pid/environ" | sed -n 's/^OPT_TEST=//p')
 	if [ -n "$dir" ] && [ ! -d "$dir" ]; then
-		left="$left$pid $args; "
+		left="$left$pid $args (of ${from:-?}); "
 	elif ls -l "/proc/$pid/fd" 2>/dev/null | grep -q 'opt-test\..*(deleted)'; then
-		left="$left$pid $args; "
+		left="$left$pid $args (of ${from:-?}); "
 	fi
 done
 is "$left" "" "no process of a finished test is left running"
