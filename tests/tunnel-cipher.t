@@ -1,6 +1,6 @@
 #!/bin/bash
 # The cipher and MAC a tunnel negotiates are its own preferences
-# (bench/LIMITS.md says why): WANT111_CIPHER with libssh2 1.11 and
+# (bench/LIMITS.md says why): chacha20-poly1305 with libssh2 1.11 and
 # later, aes128-ctr with hmac-sha2-256 with 1.10.  A site that offers only an older cipher still
 # connects, with that one.  Which case this is comes from the build
 # (LIBSSH2_VERSION in config.mk); the sshd's DEBUG1 "kex:" line says
@@ -14,7 +14,7 @@ SSHD_LOGLEVEL=DEBUG1
 built=$(libssh2_built)
 like "$built" '^1\.[0-9]+\.[0-9]+' "config.mk names the libssh2 built with: ${built:-none}"
 if rsa_signs; then # 1.11.0 and later
-	want_cipher=WANT111_CIPHER want_mac='<implicit>'
+	want_cipher=chacha20-poly1305@openssh.com want_mac='<implicit>'
 else
 	want_cipher=aes128-ctr want_mac=hmac-sha2-256
 fi
