@@ -389,6 +389,8 @@ static void
 start_handshake(struct opt_session *s)
 {
 	static const char *const comp = "zlib@openssh.com,zlib,none";
+	const char *what;
+	char q[256];
 
 	s->ssh = libssh2_session_init_ex(NULL, NULL, NULL, s);
 	if (s->ssh == NULL)
@@ -408,6 +410,11 @@ start_handshake(struct opt_session *s)
 	libssh2_session_set_blocking(s->ssh, 0);
 	libssh2_session_method_pref(s->ssh, LIBSSH2_METHOD_HOSTKEY,
 	    OPT_HOSTKEY_METHODS);
+	if (opt_ssh_prefer_ciphers(s->ssh, &what) == -1)
+		opt_log(s->log, OPT_LOG_WARN, "cipher-prefs",
+		    "what=%s error=%s libssh2=%s", what,
+		    opt_log_quote(q, sizeof(q), opt_session_error(s)),
+		    opt_ssh_version());
 	if (s->site->compression) {
 		libssh2_session_flag(s->ssh, LIBSSH2_FLAG_COMPRESS, 1);
 		libssh2_session_method_pref(s->ssh, LIBSSH2_METHOD_COMP_CS,

@@ -67,6 +67,59 @@ opt_ssh_rsa_signs(void)
 	return libssh2_version(OPT_LIBSSH2_RSA_SHA2) != NULL;
 }
 
+/*
+ * The ciphers and MACs a tunnel offers, best first, chosen by
+ * bench/results/ciphers-debian12.md and ciphers-debian13.md (the
+ * figures and the choice are in bench/LIMITS.md).  Asked of the library
+ * at run time, as for RSA keys.  After the chosen ones come the others
+ * libssh2 and OpenSSH share, so that a site offering only older ones
+ * still connects, AES-CBC last; libssh2's arcfour, blowfish, cast128,
+ * 3des, MD5 and RIPEMD-160 are no longer offered.  libssh2 drops the
+ * names it does not know from a list, and refuses only a list of which
+ * it knows none.
+ */
+#define OPT_CIPHERS_111                                                        \
+	"chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr,"      \
+	"aes128-gcm@openssh.com,aes256-gcm@openssh.com,aes256-cbc,"            \
+	"aes192-cbc,aes128-cbc"
+#define OPT_CIPHERS_110                                                        \
+	"aes128-ctr,aes192-ctr,aes256-ctr,aes256-cbc,aes192-cbc,aes128-cbc"
+#define OPT_MACS_111                                                           \
+	"hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com,"         \
+	"hmac-sha2-256,hmac-sha2-512,hmac-sha1"
+#define OPT_MACS_110 "hmac-sha2-256,hmac-sha2-512,hmac-sha1"
+
+/*
+ * Sets those preferences on a session before its handshake.  On an
+ * error, *what names the list libssh2 refused (its last error says
+ * why); the session then keeps libssh2's own order for that list and
+ * the others still apply.
+ */
+int
+opt_ssh_prefer_ciphers(LIBSSH2_SESSION *s, const char **what)
+{
+	static const int types[] = {LIBSSH2_METHOD_CRYPT_CS,
+	    LIBSSH2_METHOD_CRYPT_SC, LIBSSH2_METHOD_MAC_CS,
+	    LIBSSH2_METHOD_MAC_SC};
+	static const char *const names[] = {"ciphers", "ciphers", "MACs",
+	    "MACs"};
+	bool v111 = libssh2_version(0x010b00) != NULL;
+	const char *ciphers = v111 ? OPT_CIPHERS_111 : OPT_CIPHERS_110;
+	const char *macs = v111 ? OPT_MACS_111 : OPT_MACS_110;
+	int r = 0;
+
+	*what = NULL;
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		if (libssh2_session_method_pref(s, types[i],
+		        i < 2 ? ciphers : macs) != 0 &&
+		    r == 0) {
+			*what = names[i];
+			r = -1;
+		}
+	}
+	return r;
+}
+
 /* The version of the libssh2 this process runs with. */
 const char *
 opt_ssh_version(void)

@@ -68,6 +68,7 @@ void opt_hostkey_verify(LIBSSH2_SESSION *, const struct opt_hostkey_policy *,
     struct opt_hostkey_report *);
 int opt_identity_check(const char *, struct opt_error *);
 bool opt_ssh_rsa_signs(void);
+int opt_ssh_prefer_ciphers(LIBSSH2_SESSION *, const char **);
 const char *opt_ssh_version(void);
 void opt_fingerprint(const unsigned char *, size_t, char *, size_t);
 int opt_knownhosts_check(const char *, const char *, int,

@@ -13,7 +13,9 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # listening PORT: something listens on PORT (checked without connecting).
 listening() { [ -n "$(ss -Hltn "sport = :$1")" ]; }
 
-# start_sshd: sets SSHD_PORT and the client key $T/id_ed25519.
+# start_sshd: sets SSHD_PORT and the client key $T/id_ed25519; the
+# sshd logs at SSHD_LOGLEVEL (VERBOSE), and its config ends with the
+# lines of SSHD_CONFIG, if set.
 start_sshd() {
 	mkdir -p "$T/sshd"
 	[ -f "$T/sshd/host_ed25519" ] ||
@@ -37,7 +39,8 @@ start_sshd() {
 	PermitRootLogin prohibit-password
 	AllowTcpForwarding yes
 	PermitTTY no
-	LogLevel VERBOSE
+	LogLevel ${SSHD_LOGLEVEL:-VERBOSE}
+	${SSHD_CONFIG:-}
 	CONF
 	[ "$(id -u)" -ne 0 ] || mkdir -p /run/sshd
 	"$SSHD" -D -e -f "$T/sshd/config" 2>>"$T/sshd/log" &
