@@ -82,6 +82,9 @@ for prog in "$top"/scripts/opt-* "$top"/scripts/mast* mast-utils; do
 	ok $? "$name has a section-8 page"
 done
 
+# mast-utils is a make program: not a sub-make of `make check` (no
+# "Entering directory" line before its usage).
+unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
 for page in $(printf '%s\n' $pages | grep '\.8$'); do
 	name=${page##*/}
 	tool=${name%.8}
