@@ -45,9 +45,14 @@ start_sshd() {
 	[ "$(id -u)" -ne 0 ] || mkdir -p /run/sshd
 	"$SSHD" -D -e -f "$T/sshd/config" 2>>"$T/sshd/log" &
 	SSHD_PID=$!
-	cleanup "kill $SSHD_PID 2>/dev/null"
+	cleanup "kill $SSHD_PID 2>/dev/null; sshd_strays"
 	wait_for 10 port_open "$SSHD_PORT"
 }
+
+# sshd_strays: what a listener of $T forked and left when it ended (a
+# connection taken as it was told to stop): the children that did not
+# become sshd-session still show the listener's command line.
+sshd_strays() { pkill -KILL -f -- "-f $T/sshd/config( |\$|-)" 2>/dev/null; return 0; }
 
 # need_sshd: start_sshd, or one failed test and the end of the file.
 need_sshd() {
@@ -68,6 +73,7 @@ stop_sshd() {
 	[ -z "$sessions" ] || kill -KILL $sessions 2>/dev/null
 	kill "$SSHD_PID" 2>/dev/null
 	wait "$SSHD_PID" 2>/dev/null
+	sshd_strays
 	return 0
 }
 
@@ -77,6 +83,7 @@ crash_sshd() {
 	# shellcheck disable=SC2046 # one word per pid
 	kill -9 $(family "$SSHD_PID") 2>/dev/null
 	wait "$SSHD_PID" 2>/dev/null
+	sshd_strays
 	return 0
 }
 
