@@ -116,21 +116,116 @@ cli_getopt(struct cli *c, int argc, char **argv, const struct option *longopts,
 }
 
 /* The command: the first operand, which every tool but opt-status needs. */
-const char *
-cli_command(const struct cli *c, int argc, char **argv)
+/* The names of the commands that take an option (bit) or, with bit 0,
+ * -H and --json: "'add'", "'start' and 'restart'", "list and show". */
+static void
+takers(const struct cli_cmd *cmds, size_t n, unsigned bit, bool quote,
+    char *buf, size_t len)
 {
+	size_t i, k = 0, count = 0;
+
+	for (i = 0; i < n; i++)
+		count += bit ? (cmds[i].opts & bit) != 0 : cmds[i].formats;
+	buf[0] = '\0';
+	for (i = 0; i < n; i++) {
+		if (bit ? !(cmds[i].opts & bit) : !cmds[i].formats)
+			continue;
+		k++;
+		strlcat(buf, k == 1 ? "" : k == count ? " and " : ", ", len);
+		strlcat(buf, quote ? "'" : "", len);
+		strlcat(buf, cmds[i].name, len);
+		strlcat(buf, quote ? "'" : "", len);
+	}
+}
+
+int
+cli_run(struct cli *c, const struct cli_cmd *cmds, size_t n,
+    const char *const *flags, unsigned given, int argc, char **argv)
+{
+	const struct cli_cmd *cmd = NULL;
+	char q[OPT_QUOTE_BUF], who[256];
+	unsigned bit;
+	size_t i;
+
 	if (argc < 1)
 		cli_usage_error(c, "missing command");
-	return argv[0];
+	for (i = 0; i < n && cmd == NULL; i++)
+		if (strcmp(argv[0], cmds[i].name) == 0)
+			cmd = &cmds[i];
+	/* An unknown command takes nothing: its options are refused first,
+	 * as for any command that does not take them. */
+	for (i = 0, bit = 1; bit != 0; i++, bit <<= 1) {
+		if (!(given & bit) || (cmd != NULL && (cmd->opts & bit)))
+			continue;
+		takers(cmds, n, bit, true, who, sizeof(who));
+		cli_usage_error(c, "%s is an option of %s only", flags[i], who);
+	}
+	if (c->format != OPT_FMT_TABLE && (cmd == NULL || !cmd->formats)) {
+		takers(cmds, n, 0, false, who, sizeof(who));
+		cli_usage_error(c, "-H and --json are for %s",
+		    who[0] != '\0' ? who : "listings");
+	}
+	if (cmd == NULL)
+		cli_usage_error(c, "unknown command '%s'",
+		    opt_quote(q, sizeof(q), argv[0]));
+	return cli_flush(c, cmd->run(argc, argv));
+}
+
+static noreturn void
+sites_fail(const struct cli *c, cli_fail_fn *fail, const char *site,
+    const struct opt_error *e)
+{
+	if (fail != NULL)
+		fail(c, site, e);
+	cli_fail(c, site, e);
+}
+
+char **
+cli_sites(const struct cli *c, int named, char **sites, size_t *n,
+    cli_fail_fn *fail)
+{
+	char(*ids)[OPT_SITE_ID_MAX + 1];
+	struct opt_error e;
+	char **v;
+	size_t i;
+
+	if (named > 0) {
+		for (i = 0; i < (size_t)named; i++)
+			if (opt_valid_site_id(sites[i], &e) == -1)
+				sites_fail(c, fail, NULL, &e);
+		for (i = 0; i < (size_t)named; i++)
+			if (!opt_site_exists(&c->paths, sites[i])) {
+				opt_error_set(&e, EX_NOINPUT, "no such site");
+				sites_fail(c, fail, sites[i], &e);
+			}
+		*n = (size_t)named;
+		return sites;
+	}
+	if (opt_site_list(&c->paths, &ids, n, &e) == -1)
+		sites_fail(c, fail, NULL, &e);
+	if ((v = calloc(*n + 1, sizeof(*v))) == NULL) {
+		opt_error_set(&e, EX_OSERR, "out of memory");
+		sites_fail(c, fail, NULL, &e);
+	}
+	for (i = 0; i < *n; i++)
+		if ((v[i] = strdup(ids[i])) == NULL) {
+			opt_error_set(&e, EX_OSERR, "out of memory");
+			sites_fail(c, fail, NULL, &e);
+		}
+	free(ids);
+	return v;
 }
 
 void
-cli_unknown_command(const struct cli *c, const char *cmd)
+cli_sites_free(int named, char **sites, size_t n)
 {
-	char q[OPT_QUOTE_BUF];
+	size_t i;
 
-	cli_usage_error(c, "unknown command '%s'",
-	    opt_quote(q, sizeof(q), cmd));
+	if (named > 0) /* they are the caller's */
+		return;
+	for (i = 0; i < n; i++)
+		free(sites[i]);
+	free(sites);
 }
 
 void

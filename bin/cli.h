@@ -46,8 +46,32 @@ enum {
 void cli_init(struct cli *, const char *);
 int cli_getopt(struct cli *, int, char **, const struct option *,
     void (*)(void));
-const char *cli_command(const struct cli *, int, char **);
-noreturn void cli_unknown_command(const struct cli *, const char *);
+
+/*
+ * A tool's commands.  Each names the tool's own options it takes (bit i
+ * of opts: the tool's flags[i], such as "--listen") and whether it
+ * takes -H and --json.  cli_run refuses an option given to a command
+ * that does not take it, saying which do, then runs the command with
+ * argv[0] its name, and flushes standard output.
+ */
+struct cli_cmd {
+	const char *name;
+	int (*run)(int, char **);
+	unsigned opts;
+	bool formats;
+};
+
+int cli_run(struct cli *, const struct cli_cmd *, size_t,
+    const char *const *flags, unsigned given, int, char **);
+
+/* The sites named (each a valid id of a site that exists), or, with
+ * none named, every site.  An error goes to fail first, if not NULL
+ * (it may exit in its own way), then to cli_fail.  cli_sites_free
+ * frees what it made. */
+typedef void cli_fail_fn(const struct cli *, const char *,
+    const struct opt_error *);
+char **cli_sites(const struct cli *, int, char **, size_t *, cli_fail_fn *);
+void cli_sites_free(int, char **, size_t);
 void cli_paths(struct cli *);
 void cli_site_id(const struct cli *, const char *);
 void cli_site_exists(const struct cli *, const char *);

@@ -33,6 +33,8 @@ static const struct option longopts[] = {
 };
 
 static struct cli cli;
+/* add's options, given before the command */
+static const char *add_listen, *add_desc;
 
 static void
 usage(void)
@@ -127,8 +129,9 @@ channel_row(struct opt_table *t, const char *site, const struct opt_channel *c)
 }
 
 static int
-cmd_add(int argc, char **argv, const char *listen, const char *desc)
+cmd_add(int argc, char **argv)
 {
+	const char *listen = add_listen, *desc = add_desc;
 	struct opt_channel c, *nc;
 	struct opt_table t;
 	struct opt_ports ports;
@@ -281,36 +284,30 @@ cmd_set(int argc, char **argv)
 	return status;
 }
 
+static const struct cli_cmd cmds[] = {
+    {"list", cmd_list, 0, true},
+    {"add", cmd_add, 1 | 2, true},
+    {"remove", cmd_remove, 0, false},
+    {"set", cmd_set, 0, false},
+};
+static const char *const flags[] = {"--listen", "--description"};
+
 int
 main(int argc, char **argv)
 {
-	const char *listen = NULL, *desc = NULL, *cmd;
+	unsigned given = 0;
 	int ch;
 
 	cli_init(&cli, "opt-channel");
 	while ((ch = cli_getopt(&cli, argc, argv, longopts, usage)) != -1) {
-		if (ch == OPT_LISTEN)
-			listen = optarg;
-		else if (ch == OPT_DESCRIPTION)
-			desc = optarg;
+		if (ch == OPT_LISTEN) {
+			add_listen = optarg;
+			given |= 1;
+		} else if (ch == OPT_DESCRIPTION) {
+			add_desc = optarg;
+			given |= 2;
+		}
 	}
-	argc -= optind;
-	argv += optind;
-	cmd = cli_command(&cli, argc, argv);
-	if ((listen || desc) && strcmp(cmd, "add") != 0)
-		cli_usage_error(&cli, "%s is an option of 'add' only",
-		    listen ? "--listen" : "--description");
-	if (cli.format != OPT_FMT_TABLE && strcmp(cmd, "list") != 0 &&
-	    strcmp(cmd, "add") != 0)
-		cli_usage_error(&cli, "-H and --json are for list and add");
-
-	if (strcmp(cmd, "add") == 0)
-		return cli_flush(&cli, cmd_add(argc, argv, listen, desc));
-	if (strcmp(cmd, "remove") == 0)
-		return cli_flush(&cli, cmd_remove(argc, argv));
-	if (strcmp(cmd, "list") == 0)
-		return cli_flush(&cli, cmd_list(argc, argv));
-	if (strcmp(cmd, "set") == 0)
-		return cli_flush(&cli, cmd_set(argc, argv));
-	cli_unknown_command(&cli, cmd);
+	return cli_run(&cli, cmds, sizeof(cmds) / sizeof(cmds[0]), flags, given,
+	    argc - optind, argv + optind);
 }

@@ -68,6 +68,10 @@ struct add_opts {
 };
 
 static struct cli cli;
+/* The options given before the command: each is one command's. */
+static struct add_opts add_opts;
+static bool remove_force, import_partial;
+static const char *trust_fingerprint;
 
 static void
 usage(void)
@@ -85,8 +89,9 @@ usage(void)
 }
 
 static int
-cmd_add(int argc, char **argv, const struct add_opts *o)
+cmd_add(int argc, char **argv)
 {
+	const struct add_opts *o = &add_opts;
 	struct opt_defaults d;
 	struct opt_site s;
 	struct opt_error e;
@@ -147,8 +152,9 @@ remove_run_files(const char *site, const char *pidfile, const char *state)
 }
 
 static int
-cmd_remove(int argc, char **argv, bool force)
+cmd_remove(int argc, char **argv)
 {
+	bool force = remove_force;
 	char pidfile[PATH_MAX], state[PATH_MAX];
 	const char *site;
 	struct opt_error e;
@@ -251,8 +257,9 @@ site_row(struct opt_table *t, const struct opt_defaults *d, const char *id,
 
 /* A broken site is reported and skipped; the others are still listed. */
 static int
-cmd_list(int argc)
+cmd_list(int argc, char **argv)
 {
+	(void)argv;
 	struct opt_defaults d;
 
 	if (argc != 1)
@@ -328,8 +335,9 @@ cmd_set(int argc, char **argv)
  * has checked it with the site.
  */
 static int
-cmd_trust(int argc, char **argv, const char *want)
+cmd_trust(int argc, char **argv)
 {
+	const char *want = trust_fingerprint;
 	char path[PATH_MAX], fp[OPT_FP_MAX], old[OPT_FP_MAX];
 	unsigned char blob[4096];
 	struct opt_ssh_hostkey k;
@@ -607,8 +615,9 @@ import_from_config(const char *path, const struct opt_defaults *d,
  * moved to .mast-legacy/ once imported.
  */
 static int
-cmd_import(int argc, char **argv, unsigned flags)
+cmd_import(int argc, char **argv)
 {
+	unsigned flags = import_partial ? OPT_LEGACY_PARTIAL : 0;
 	struct opt_defaults d;
 	char **files = NULL;
 	int status = EX_OK, r, i;
@@ -639,91 +648,74 @@ cmd_import(int argc, char **argv, unsigned flags)
 	return status;
 }
 
+/* The bits of the options, in the order of flags[]. */
+#define ADD_OPTS 0x3f
+#define FORCE 0x40
+#define FINGERPRINT 0x80
+#define PARTIAL 0x100
+
+static const struct cli_cmd cmds[] = {
+    {"add", cmd_add, ADD_OPTS, false},
+    {"remove", cmd_remove, FORCE, false},
+    {"list", cmd_list, 0, true},
+    {"show", cmd_show, 0, true},
+    {"set", cmd_set, 0, false},
+    {"trust", cmd_trust, FINGERPRINT, false},
+    {"import", cmd_import, PARTIAL, false},
+};
+static const char *const flags[] = {"--port", "--user", "--identity",
+    "--description", "--host-key-check", "--no-compression", "--force",
+    "--fingerprint", "--partial"};
+
 int
 main(int argc, char **argv)
 {
-	static const char *const add_only[] = {"--port", "--user", "--identity",
-	    "--description", "--host-key-check", "--no-compression"};
-	struct add_opts add = {0};
-	const char *fingerprint = NULL;
-	bool force = false, partial = false;
-	const char *cmd;
+	struct add_opts *add = &add_opts;
+	unsigned given = 0;
 	int ch;
 
 	cli_init(&cli, "opt-site");
 	while ((ch = cli_getopt(&cli, argc, argv, longopts, usage)) != -1) {
+		given |= 1u << (ch - OPT_PORT);
 		if (ch == OPT_FORCE) {
-			force = true;
+			remove_force = true;
 			continue;
 		}
 		if (ch == OPT_FINGERPRINT) {
-			fingerprint = optarg;
+			trust_fingerprint = optarg;
 			continue;
 		}
 		if (ch == OPT_PARTIAL) {
-			partial = true;
+			import_partial = true;
 			continue;
 		}
-		if (add.n == sizeof(add.v) / sizeof(add.v[0]))
+		if (add->n == sizeof(add->v) / sizeof(add->v[0]))
 			cli_usage_error(&cli, "too many options");
-		add.v[add.n].flag = add_only[ch - OPT_PORT];
-		add.v[add.n].value = optarg;
+		add->v[add->n].flag = flags[ch - OPT_PORT];
+		add->v[add->n].value = optarg;
 		switch (ch) {
 		case OPT_PORT:
-			add.v[add.n].key = "port";
+			add->v[add->n].key = "port";
 			break;
 		case OPT_USER:
-			add.v[add.n].key = "user";
+			add->v[add->n].key = "user";
 			break;
 		case OPT_IDENTITY:
-			add.v[add.n].key = "identity";
+			add->v[add->n].key = "identity";
 			break;
 		case OPT_DESCRIPTION:
-			add.v[add.n].key = "description";
+			add->v[add->n].key = "description";
 			break;
 		case OPT_HOST_KEY_CHECK:
-			add.v[add.n].key = "host_key_check";
+			add->v[add->n].key = "host_key_check";
 			break;
 		case OPT_NO_COMPRESSION:
-			add.v[add.n].key = "compression";
-			add.v[add.n].value = "false";
+			add->v[add->n].key = "compression";
+			add->v[add->n].value = "false";
 			break;
 		}
-		add.n++;
+		add->n++;
 	}
-	argc -= optind;
-	argv += optind;
-	cmd = cli_command(&cli, argc, argv);
-
-	if (add.n > 0 && strcmp(cmd, "add") != 0)
-		cli_usage_error(&cli, "%s is an option of 'add' only",
-		    add.v[0].flag);
-	if (force && strcmp(cmd, "remove") != 0)
-		cli_usage_error(&cli, "--force is an option of 'remove' only");
-	if (fingerprint && strcmp(cmd, "trust") != 0)
-		cli_usage_error(&cli,
-		    "--fingerprint is an option of 'trust' only");
-	if (partial && strcmp(cmd, "import") != 0)
-		cli_usage_error(&cli,
-		    "--partial is an option of 'import' only");
-	if (cli.format != OPT_FMT_TABLE && strcmp(cmd, "list") != 0 &&
-	    strcmp(cmd, "show") != 0)
-		cli_usage_error(&cli, "-H and --json are for list and show");
-
-	if (strcmp(cmd, "add") == 0)
-		return cli_flush(&cli, cmd_add(argc, argv, &add));
-	if (strcmp(cmd, "remove") == 0)
-		return cli_flush(&cli, cmd_remove(argc, argv, force));
-	if (strcmp(cmd, "list") == 0)
-		return cmd_list(argc);
-	if (strcmp(cmd, "show") == 0)
-		return cmd_show(argc, argv);
-	if (strcmp(cmd, "set") == 0)
-		return cmd_set(argc, argv);
-	if (strcmp(cmd, "trust") == 0)
-		return cli_flush(&cli, cmd_trust(argc, argv, fingerprint));
-	if (strcmp(cmd, "import") == 0)
-		return cli_flush(&cli,
-		    cmd_import(argc, argv, partial ? OPT_LEGACY_PARTIAL : 0));
-	cli_unknown_command(&cli, cmd);
+	return cli_run(&cli, cmds, sizeof(cmds) / sizeof(cmds[0]), flags, given,
+	    argc - optind, argv + optind);
 }

@@ -595,44 +595,14 @@ check(char **sites, size_t n, int timeout_ms)
 	return worst;
 }
 
-/* The sites named (each must exist), or every site. */
-static char **
-sites_of(int argc, char **argv, size_t *n, bool checking)
+/* --check: a site named that cannot be looked at is UNKNOWN. */
+static void
+check_fail(const struct cli *c, const char *site, const struct opt_error *e)
 {
-	char(*ids)[OPT_SITE_ID_MAX + 1];
-	struct opt_error e;
-	char **v;
-	int i;
-
-	if (argc > 0) {
-		for (i = 0; i < argc; i++) {
-			if (opt_valid_site_id(argv[i], &e) == 0 &&
-			    !opt_site_exists(&cli.paths, argv[i]))
-				opt_error_set(&e, EX_NOINPUT,
-				    "%s: no such site", argv[i]);
-			else if (opt_valid_site_id(argv[i], &e) == 0)
-				continue;
-			if (checking) {
-				printf("OPT UNKNOWN - %s\n", e.text);
-				exit(CHECK_UNKNOWN);
-			}
-			cli_fail(&cli, NULL, &e);
-		}
-		*n = (size_t)argc;
-		return argv;
-	}
-	if (opt_site_list(&cli.paths, &ids, n, &e) == -1) {
-		if (checking) {
-			printf("OPT UNKNOWN - %s\n", e.text);
-			exit(CHECK_UNKNOWN);
-		}
-		cli_fail(&cli, NULL, &e);
-	}
-	v = calloc(*n + 1, sizeof(*v));
-	for (i = 0; v != NULL && (size_t)i < *n; i++)
-		v[i] = strdup(ids[i]);
-	free(ids);
-	return v;
+	(void)c;
+	printf("OPT UNKNOWN - %s%s%s\n", site ? site : "", site ? ": " : "",
+	    e->text);
+	exit(CHECK_UNKNOWN);
 }
 
 /* -H --channels: each line starts with "site" or "channel". */
@@ -654,18 +624,6 @@ tsv_tagged(const struct opt_table *t, const char *tag)
 		printf("%s\t%s\n", tag, line);
 	}
 	free(buf);
-}
-
-static void
-free_sites(char **sites, size_t n, bool allocated)
-{
-	size_t i;
-
-	if (!allocated)
-		return;
-	for (i = 0; i < n; i++)
-		free(sites[i]);
-	free(sites);
 }
 
 int
@@ -718,12 +676,10 @@ main(int argc, char **argv)
 		    "--check prints one line; it takes no "
 		    "output format");
 	cli_paths(&cli);
-	sites = sites_of(argc, argv, &n, checking);
-	if (sites == NULL)
-		return EX_OSERR;
+	sites = cli_sites(&cli, argc, argv, &n, checking ? check_fail : NULL);
 	if (checking) {
 		status = check(sites, n, timeout_s * 1000);
-		free_sites(sites, n, argc <= 0);
+		cli_sites_free(argc, sites, n);
 		return cli_flush(&cli, status);
 	}
 
@@ -772,6 +728,6 @@ main(int argc, char **argv)
 	for (i = 0; i < n; i++)
 		opt_state_free(&st[i]);
 	free(st);
-	free_sites(sites, n, argc <= 0);
+	cli_sites_free(argc, sites, n);
 	return cli_flush(&cli, status);
 }

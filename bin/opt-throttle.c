@@ -31,6 +31,8 @@ static const struct option longopts[] = {
 };
 
 static struct cli cli;
+/* set's options, given before the command */
+static const char *set_up, *set_down;
 
 static void
 usage(void)
@@ -57,8 +59,9 @@ rate_of(const char *site, const char *opt, const char *arg)
 
 /* set, on and off: one edit of throttle.conf under the lock. */
 static int
-edit(int argc, char **argv, const char *cmd, const char *up, const char *down)
+edit(int argc, char **argv)
 {
+	const char *cmd = argv[0], *up = set_up, *down = set_down;
 	struct opt_throttle th;
 	struct opt_defaults d;
 	struct opt_error e;
@@ -161,31 +164,30 @@ cmd_show(int argc, char **argv)
 	    argc == 2 ? argv[1] : NULL, show_row, &d);
 }
 
+static const struct cli_cmd cmds[] = {
+    {"set", edit, 1 | 2, false},
+    {"on", edit, 0, false},
+    {"off", edit, 0, false},
+    {"show", cmd_show, 0, true},
+};
+static const char *const flags[] = {"--up", "--down"};
+
 int
 main(int argc, char **argv)
 {
-	const char *up = NULL, *down = NULL, *cmd;
+	unsigned given = 0;
 	int ch;
 
 	cli_init(&cli, "opt-throttle");
 	while ((ch = cli_getopt(&cli, argc, argv, longopts, usage)) != -1) {
-		if (ch == OPT_UP)
-			up = optarg;
-		else if (ch == OPT_DOWN)
-			down = optarg;
+		if (ch == OPT_UP) {
+			set_up = optarg;
+			given |= 1;
+		} else if (ch == OPT_DOWN) {
+			set_down = optarg;
+			given |= 2;
+		}
 	}
-	argc -= optind;
-	argv += optind;
-	cmd = cli_command(&cli, argc, argv);
-	if ((up || down) && strcmp(cmd, "set") != 0)
-		cli_usage_error(&cli, "%s is an option of 'set' only",
-		    up ? "--up" : "--down");
-	if (cli.format != OPT_FMT_TABLE && strcmp(cmd, "show") != 0)
-		cli_usage_error(&cli, "-H and --json are for show");
-	if (strcmp(cmd, "set") == 0 || strcmp(cmd, "on") == 0 ||
-	    strcmp(cmd, "off") == 0)
-		return cli_flush(&cli, edit(argc, argv, cmd, up, down));
-	if (strcmp(cmd, "show") == 0)
-		return cli_flush(&cli, cmd_show(argc, argv));
-	cli_unknown_command(&cli, cmd);
+	return cli_run(&cli, cmds, sizeof(cmds) / sizeof(cmds[0]), flags, given,
+	    argc - optind, argv + optind);
 }

@@ -301,47 +301,6 @@ cmd_run(int argc, char **argv)
 	return EX_OK;
 }
 
-/* The sites a command applies to: those named, or every site. */
-static char **
-sites_of(int argc, char **argv, size_t *n)
-{
-	char(*ids)[OPT_SITE_ID_MAX + 1];
-	struct opt_error e;
-	char **v;
-	size_t i;
-
-	if (argc > 1) {
-		for (i = 1; i < (size_t)argc; i++)
-			cli_site_id(&cli, argv[i]);
-		for (i = 1; i < (size_t)argc; i++)
-			cli_site_exists(&cli, argv[i]);
-		*n = (size_t)argc - 1;
-		return argv + 1;
-	}
-	if (opt_site_list(&cli.paths, &ids, n, &e) == -1)
-		cli_fail(&cli, NULL, &e);
-	if ((v = calloc(*n + 1, sizeof(*v))) == NULL) {
-		opt_error_set(&e, EX_OSERR, "out of memory");
-		cli_fail(&cli, NULL, &e);
-	}
-	for (i = 0; i < *n; i++)
-		v[i] = strdup(ids[i]);
-	free(ids);
-	return v;
-}
-
-static void
-free_sites(int argc, char **sites, size_t n)
-{
-	size_t i;
-
-	if (argc > 1) /* they are argv */
-		return;
-	for (i = 0; i < n; i++)
-		free(sites[i]);
-	free(sites);
-}
-
 /*
  * The child that becomes the site's tunnel.  It says on fd how
  * preparing went ("OK", or "E<status> <message>"), then runs.
@@ -496,8 +455,10 @@ wait_up(struct started *s, size_t n, int wait_s, int *status)
 	}
 }
 
+static int wait_s = 10; /* --wait, of start and restart */
+
 static int
-cmd_start(int argc, char **argv, int wait_s)
+cmd_start(int argc, char **argv)
 {
 	struct started *s;
 	int status = EX_OK;
@@ -505,7 +466,7 @@ cmd_start(int argc, char **argv, int wait_s)
 	char **sites;
 
 	cli_paths(&cli);
-	sites = sites_of(argc, argv, &n);
+	sites = cli_sites(&cli, argc - 1, argv + 1, &n, NULL);
 	if ((s = calloc(n + 1, sizeof(*s))) == NULL)
 		return EX_OSERR;
 	for (i = 0; i < n; i++) {
@@ -514,7 +475,7 @@ cmd_start(int argc, char **argv, int wait_s)
 	}
 	wait_up(s, n, wait_s, &status);
 	free(s);
-	free_sites(argc, sites, n);
+	cli_sites_free(argc - 1, sites, n);
 	return status;
 }
 
@@ -530,14 +491,14 @@ each_site(int argc, char **argv,
 	char **sites;
 
 	cli_paths(&cli);
-	sites = sites_of(argc, argv, &n);
+	sites = cli_sites(&cli, argc - 1, argv + 1, &n, NULL);
 	for (i = 0; i < n; i++) {
 		if (fn(sites[i], argc > 1, &e) == -1) {
 			cli_warn(&cli, sites[i], &e);
 			status = status ? status : e.status;
 		}
 	}
-	free_sites(argc, sites, n);
+	cli_sites_free(argc - 1, sites, n);
 	return status;
 }
 
@@ -609,12 +570,41 @@ reload_one(const char *site, bool named, struct opt_error *e)
 	return 0;
 }
 
+static int
+cmd_stop(int argc, char **argv)
+{
+	return each_site(argc, argv, stop_one);
+}
+
+static int
+cmd_restart(int argc, char **argv)
+{
+	int status = each_site(argc, argv, stop_one);
+
+	return status != EX_OK ? status : cmd_start(argc, argv);
+}
+
+static int
+cmd_reload(int argc, char **argv)
+{
+	return each_site(argc, argv, reload_one);
+}
+
+static const struct cli_cmd cmds[] = {
+    {"run", cmd_run, 0, false},
+    {"start", cmd_start, 1, false},
+    {"stop", cmd_stop, 0, false},
+    {"restart", cmd_restart, 1, false},
+    {"reload", cmd_reload, 0, false},
+};
+static const char *const flags[] = {"--wait"};
+
 int
 main(int argc, char **argv, char **envp)
 {
-	const char *cmd, *errstr;
-	int ch, wait_s = 10, status;
-	bool wait_given = false;
+	const char *errstr;
+	unsigned given = 0;
+	int ch;
 
 	setproctitle_init(argc, argv, envp);
 	cli_init(&cli, "opt-tunnel");
@@ -630,33 +620,9 @@ main(int argc, char **argv, char **envp)
 				    opt_quote(q, sizeof(q), optarg));
 				cli_fail(&cli, NULL, &e);
 			}
-			wait_given = true;
+			given |= 1;
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	cmd = cli_command(&cli, argc, argv);
-	if (cli.format != OPT_FMT_TABLE)
-		cli_usage_error(&cli, "-H and --json are for listings");
-	if (wait_given && strcmp(cmd, "start") != 0 &&
-	    strcmp(cmd, "restart") != 0)
-		cli_usage_error(&cli,
-		    "--wait is an option of start and "
-		    "restart");
-
-	if (strcmp(cmd, "run") == 0)
-		return cmd_run(argc, argv);
-	if (strcmp(cmd, "start") == 0)
-		return cli_flush(&cli, cmd_start(argc, argv, wait_s));
-	if (strcmp(cmd, "stop") == 0)
-		return cli_flush(&cli, each_site(argc, argv, stop_one));
-	if (strcmp(cmd, "restart") == 0) {
-		status = each_site(argc, argv, stop_one);
-		if (status != EX_OK)
-			return cli_flush(&cli, status);
-		return cli_flush(&cli, cmd_start(argc, argv, wait_s));
-	}
-	if (strcmp(cmd, "reload") == 0)
-		return cli_flush(&cli, each_site(argc, argv, reload_one));
-	cli_unknown_command(&cli, cmd);
+	return cli_run(&cli, cmds, sizeof(cmds) / sizeof(cmds[0]), flags, given,
+	    argc - optind, argv + optind);
 }

@@ -298,7 +298,7 @@ refused 64 "^opt-tunnel: unknown option '-Z' $TU" "tunnel: unknown short option"
 	opt-tunnel stop -Z t
 refused 64 "^opt-tunnel: option '--wait' needs a value $TU" "tunnel: --wait without a value" -- \
 	opt-tunnel start --wait
-W="--wait is an option of start and restart $TU"
+W="--wait is an option of 'start' and 'restart' only $TU"
 refused 64 "^opt-tunnel: $W" "tunnel: reload --wait" -- opt-tunnel reload --wait 5 t
 refused 64 "^opt-tunnel: $W" "tunnel: --wait=5 reload (all)" -- opt-tunnel --wait=5 reload
 refused 64 "^opt-tunnel: $W" "tunnel: stop (all) --wait 0" -- opt-tunnel stop --wait 0
