@@ -288,6 +288,22 @@ wait_all() {
 	for p; do wait "$p" || failed=$((failed + 1)); done
 }
 
+# end_procs PID...: SIGTERM, then up to 5 s for them to be gone, then
+# SIGKILL: a test's servers are gone before the next test starts, even
+# on a loaded machine.
+end_procs() {
+	local p i
+	kill "$@" 2>/dev/null
+	for i in $(seq 50); do
+		for p; do alive "$p" && break; done
+		alive "$p" || break
+		sleep 0.1
+	done
+	kill -KILL "$@" 2>/dev/null
+	wait "$@" 2>/dev/null
+	return 0
+}
+
 # kill_wait PID: ends a background process of the test, and reaps it.
 kill_wait() { { kill "$1" && wait "$1"; } 2>/dev/null; }
 

@@ -69,7 +69,7 @@ ssh-keygen -q -t ecdsa -N '' -f "$T/sshd/host_ecdsa"
 sed -i "s|^HostKey .*|HostKey $T/sshd/host_ecdsa|" "$T/sshd/config"
 "$SSHD" -D -e -f "$T/sshd/config" 2>>"$T/sshd/log" &
 SSHD_PID=$!
-cleanup "kill $SSHD_PID 2>/dev/null"
+cleanup "end_procs $SSHD_PID; sshd_strays"
 wait_for 10 port_open "$SSHD_PORT"
 ecfp=$(ssh-keygen -l -f "$T/sshd/host_ecdsa.pub" | cut -d' ' -f2)
 run opt-site trust nautilus --fingerprint "$ecfp"
@@ -80,7 +80,7 @@ stop_sshd
 sed -i "s|^HostKey .*|HostKey $T/sshd/host_ed25519|" "$T/sshd/config"
 "$SSHD" -D -e -f "$T/sshd/config" 2>>"$T/sshd/log" &
 SSHD_PID=$!
-cleanup "kill $SSHD_PID 2>/dev/null"
+cleanup "end_procs $SSHD_PID; sshd_strays"
 wait_for 10 port_open "$SSHD_PORT"
 opt-site set nautilus host_key_check=accept-new
 run opt-tunnel start nautilus --wait 5

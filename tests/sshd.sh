@@ -45,7 +45,7 @@ start_sshd() {
 	[ "$(id -u)" -ne 0 ] || mkdir -p /run/sshd
 	"$SSHD" -D -e -f "$T/sshd/config" 2>>"$T/sshd/log" &
 	SSHD_PID=$!
-	cleanup "kill $SSHD_PID 2>/dev/null; sshd_strays"
+	cleanup "end_procs $SSHD_PID; sshd_strays"
 	wait_for 10 port_open "$SSHD_PORT"
 }
 
@@ -95,7 +95,7 @@ start_printer() {
 	mkdir -p "$T/$name"
 	fake-printer -d "$T/$name" "$@" >"$T/$name.port" &
 	local pid=$!
-	cleanup "kill $pid 2>/dev/null"
+	cleanup "end_procs $pid"
 	wait_for 5 grep -q port "$T/$name.port" || return 1
 	PRINTER_PORT=$(cut -d' ' -f2 "$T/$name.port")
 	eval "PRINTER_PID_$name=$pid"

@@ -99,7 +99,7 @@ stop_sshd
 sed "s/^ListenAddress .*/ListenAddress $last/" "$T/sshd/config" >"$T/sshd/config-multi"
 "$SSHD" -D -e -f "$T/sshd/config-multi" 2>>"$T/sshd/log" &
 SSHD_PID=$!
-cleanup "kill $SSHD_PID 2>/dev/null"
+cleanup "end_procs $SSHD_PID; sshd_strays"
 wait_for 10 listening "$SSHD_PORT"
 is "$(ss -Hltn "sport = :$SSHD_PORT" | awk '{ print $4 }')" "$last:$SSHD_PORT" \
 	"sshd listens on $last only"
