@@ -170,6 +170,21 @@ long_job() {
 	wait_for 10 test -s "$T/$1/job-1.part"
 }
 
+# black_hole: sets $hole, a port on 127.0.0.1 that never answers: its
+# listener's accept queue is full, so SYNs are dropped (a printer gone
+# from the LAN).  It goes at exit.
+black_hole() {
+	hole=$(free_port)
+	python3 - "$hole" >"$T/hole.out" <<'PY' &
+import socket, sys, time
+ls = socket.socket(); ls.bind(("127.0.0.1", int(sys.argv[1]))); ls.listen(0)
+c = socket.socket(); c.connect(("127.0.0.1", int(sys.argv[1])))
+print("ready", flush=True); time.sleep(600)
+PY
+	cleanup "end_procs $!"
+	wait_for 5 grep -q ready "$T/hole.out"
+}
+
 stop_tunnels() { opt-tunnel stop -q >/dev/null 2>&1; }
 
 # dropping_site USER: printer lp and site nautilus, as lp_site, for a

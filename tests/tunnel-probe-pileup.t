@@ -37,17 +37,7 @@ count() { log nautilus | grep -c -- "$1"; }
 
 need_sshd
 start_printer lp
-# The black hole: a listener whose accept queue is full drops SYNs.
-hole=$(free_port)
-python3 - "$hole" >"$T/hole.out" <<'PY' &
-import socket, sys, time
-ls = socket.socket(); ls.bind(("127.0.0.1", int(sys.argv[1]))); ls.listen(0)
-c = socket.socket(); c.connect(("127.0.0.1", int(sys.argv[1])))
-print("ready", flush=True); time.sleep(600)
-PY
-holder=$!
-cleanup "kill $holder 2>/dev/null"
-wait_for 5 grep -q ready "$T/hole.out"
+black_hole
 
 add_test_site nautilus bind=127.0.0.1
 bh=$(opt-channel add -q nautilus "127.0.0.1:$hole")
