@@ -49,6 +49,7 @@ endif
 OPT_DIRS = -DOPT_CONFIG_DIR='"$(sysconfdir)/mast"' \
 	-DOPT_RUN_DIR='"$(runstatedir)/mast"' \
 	-DOPT_LOG_DIR='"$(localstatedir)/log/mast"' \
+	-DOPT_SPOOL_DIR='"$(localstatedir)/spool/mast"' \
 	-DOPT_VERSION='"$(VERSION)"'
 ALL_CFLAGS = -std=c11 -D_DEFAULT_SOURCE $(WARN) $(SAN) -Ilib \
 	$(PKG_CFLAGS) $(OPT_DIRS) $(CPPFLAGS) $(CFLAGS)
@@ -57,7 +58,8 @@ ALL_LDFLAGS = $(SAN) $(LDFLAGS)
 LIB_SRC = $(wildcard lib/*.c)
 LIB_OBJ = $(LIB_SRC:.c=.o)
 CLI_OBJ = bin/cli.o
-TOOLS = bin/opt-site bin/opt-channel bin/opt-tunnel bin/opt-throttle bin/opt-status
+TOOLS = bin/opt-site bin/opt-channel bin/opt-tunnel bin/opt-throttle bin/opt-status \
+	bin/opt-queue
 UNIT_SRC = $(wildcard tests/unit/*.c)
 UNIT_TESTS = $(UNIT_SRC:.c=.test)
 TEST_PROGS = tests/fake-printer tests/send-job tests/argv-exec
