@@ -80,7 +80,7 @@ opt_spool_parse_id(const char *s, unsigned long long *id, struct opt_error *e)
 		*id = *id * 10 + (unsigned)(s[i] - '0');
 	}
 	if (n == 0 || i != n || *id == 0)
-		return opt_error_set(e, EX_USAGE, "job '%s': not a job id",
+		return opt_error_set(e, EX_DATAERR, "job '%s': not a job id",
 		    opt_quote(q, sizeof(q), s));
 	return 0;
 }
