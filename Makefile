@@ -49,6 +49,7 @@ endif
 OPT_DIRS = -DOPT_CONFIG_DIR='"$(sysconfdir)/mast"' \
 	-DOPT_RUN_DIR='"$(runstatedir)/mast"' \
 	-DOPT_LOG_DIR='"$(localstatedir)/log/mast"' \
+	-DOPT_SPOOL_DIR='"$(localstatedir)/spool/mast"' \
 	-DOPT_VERSION='"$(VERSION)"'
 ALL_CFLAGS = -std=c11 -D_DEFAULT_SOURCE $(WARN) $(SAN) -Ilib \
 	$(PKG_CFLAGS) $(OPT_DIRS) $(CPPFLAGS) $(CFLAGS)
@@ -57,10 +58,11 @@ ALL_LDFLAGS = $(SAN) $(LDFLAGS)
 LIB_SRC = $(wildcard lib/*.c)
 LIB_OBJ = $(LIB_SRC:.c=.o)
 CLI_OBJ = bin/cli.o
-TOOLS = bin/opt-site bin/opt-channel bin/opt-tunnel bin/opt-throttle bin/opt-status
+TOOLS = bin/opt-site bin/opt-channel bin/opt-tunnel bin/opt-throttle bin/opt-status \
+	bin/opt-queue
 UNIT_SRC = $(wildcard tests/unit/*.c)
 UNIT_TESTS = $(UNIT_SRC:.c=.test)
-TEST_PROGS = tests/fake-printer tests/send-job tests/argv-exec
+TEST_PROGS = tests/fake-printer tests/send-job tests/argv-exec tests/spool-put
 FUZZ_TARGETS = conf legacy state valid
 FUZZ_REPLAY = $(FUZZ_TARGETS:%=tests/fuzz/replay-%)
 OBJ = $(LIB_OBJ) $(CLI_OBJ) $(TOOLS:=.o) $(UNIT_SRC:.c=.o) $(TEST_PROGS:=.o) \
@@ -94,6 +96,9 @@ tests/unit/%.test: tests/unit/%.o lib/libopt.a
 
 tests/%: tests/%.o
 	$(CC) $(ALL_LDFLAGS) -o $@ $^
+
+tests/spool-put: tests/spool-put.o lib/libopt.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # The fuzz targets, run without libFuzzer over their corpus and the inputs
 # that once crashed them: regression tests in make check.
@@ -174,7 +179,7 @@ MAN_PAGES = $(wildcard man/*.[1-8])
 SCRIPTS = $(filter-out %~,$(wildcard scripts/opt-* scripts/mast*))
 MAST_UTILS = $(wildcard etc/mast-utils.mk)
 UNITS = etc/systemd/opt-tunnels.service etc/systemd/opt-tunnel@.service
-COMPLETED = opt-channel opt-throttle opt-tunnel opt-status
+COMPLETED = opt-channel opt-throttle opt-tunnel opt-status opt-queue
 
 # The files under etc/ name installed paths as @bindir@ and the like.
 SUBST = sed -e 's|@bindir@|$(bindir)|g' \

@@ -16,6 +16,9 @@
 #ifndef OPT_LOG_DIR
 #define OPT_LOG_DIR "/var/log/mast"
 #endif
+#ifndef OPT_SPOOL_DIR
+#define OPT_SPOOL_DIR "/var/spool/mast"
+#endif
 
 /* Joins path parts with '/'; refuses (rather than cuts) a path too long. */
 int
@@ -70,7 +73,9 @@ opt_paths_init(struct opt_paths *p, const char *config_flag,
 	    pick(p->run, sizeof(p->run), NULL, "MAST_RUN_DIR", OPT_RUN_DIR,
 	        e) == -1 ||
 	    pick(p->log, sizeof(p->log), NULL, "MAST_LOG_DIR", OPT_LOG_DIR,
-	        e) == -1)
+	        e) == -1 ||
+	    pick(p->spool, sizeof(p->spool), NULL, "MAST_SPOOL_DIR",
+	        OPT_SPOOL_DIR, e) == -1)
 		return -1;
 	return 0;
 }

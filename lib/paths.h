@@ -1,6 +1,7 @@
 /*
  * Where the files are: built-in defaults from configure, overridden by
- * MAST_CONFIG_DIR, MAST_RUN_DIR, MAST_LOG_DIR, and the config dir by -C.
+ * MAST_CONFIG_DIR, MAST_RUN_DIR, MAST_LOG_DIR, MAST_SPOOL_DIR, and the
+ * config dir by -C.
  */
 #ifndef OPT_PATHS_H
 #define OPT_PATHS_H
@@ -14,6 +15,7 @@ struct opt_paths {
 	char config[PATH_MAX];
 	char run[PATH_MAX];
 	char log[PATH_MAX];
+	char spool[PATH_MAX];
 };
 
 int opt_paths_init(struct opt_paths *, const char *, struct opt_error *);

@@ -1,7 +1,7 @@
 # TAP helpers for the integration tests, sourced by tests/*.t (bash).
 #
 # Each test gets a scratch tree in $T with MAST_CONFIG_DIR, MAST_RUN_DIR
-# and MAST_LOG_DIR inside it, so tests never touch /etc/mast and can run
+# MAST_LOG_DIR and MAST_SPOOL_DIR inside it, so tests never touch /etc/mast and can run
 # side by side.  The plan is printed at the end (done_testing).
 
 set -u
@@ -10,6 +10,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 PATH=$OPT_BIN:$PATH
 T=$(mktemp -d "${TMPDIR:-/tmp}/opt-test.XXXXXX")
 export MAST_CONFIG_DIR=$T/etc MAST_RUN_DIR=$T/run MAST_LOG_DIR=$T/log
+export MAST_SPOOL_DIR=$T/spool
 export MAST_LOCK_TIMEOUT=20
 # What every process a test starts carries, so that a leftover names its
 # test (tests/zz-no-process-left.t).
