@@ -31,6 +31,7 @@ static const struct option longopts[] = {
 };
 
 static struct cli cli;
+static bool all;
 static struct opt_owner owner;
 
 static void
@@ -215,7 +216,7 @@ tell_tunnel(const char *site)
 }
 
 static int
-cmd_retry(int argc, char **argv, bool all)
+cmd_retry(int argc, char **argv)
 {
 	struct opt_spool_job j;
 	struct opt_spool_list l;
@@ -300,32 +301,26 @@ cmd_remove(int argc, char **argv)
 	return EX_OK;
 }
 
+static const struct cli_cmd cmds[] = {
+    {"list", cmd_list, 0, true},
+    {"show", cmd_show, 0, true},
+    {"retry", cmd_retry, 1, false},
+    {"remove", cmd_remove, 0, false},
+};
+static const char *const flags[] = {"--all"};
+
 int
 main(int argc, char **argv)
 {
-	const char *cmd;
-	bool all = false;
+	unsigned given = 0;
 	int ch;
 
 	cli_init(&cli, "opt-queue");
 	while ((ch = cli_getopt(&cli, argc, argv, longopts, usage)) != -1)
-		if (ch == OPT_ALL)
+		if (ch == OPT_ALL) {
 			all = true;
-	argc -= optind;
-	argv += optind;
-	cmd = cli_command(&cli, argc, argv);
-	if (all && strcmp(cmd, "retry") != 0)
-		cli_usage_error(&cli, "--all is an option of 'retry' only");
-	if (cli.format != OPT_FMT_TABLE && strcmp(cmd, "list") != 0 &&
-	    strcmp(cmd, "show") != 0)
-		cli_usage_error(&cli, "-H and --json are for list and show");
-	if (strcmp(cmd, "list") == 0)
-		return cli_flush(&cli, cmd_list(argc, argv));
-	if (strcmp(cmd, "show") == 0)
-		return cli_flush(&cli, cmd_show(argc, argv));
-	if (strcmp(cmd, "retry") == 0)
-		return cli_flush(&cli, cmd_retry(argc, argv, all));
-	if (strcmp(cmd, "remove") == 0)
-		return cli_flush(&cli, cmd_remove(argc, argv));
-	cli_unknown_command(&cli, cmd);
+			given |= 1;
+		}
+	return cli_run(&cli, cmds, sizeof(cmds) / sizeof(cmds[0]), flags, given,
+	    argc - optind, argv + optind);
 }

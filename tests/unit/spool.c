@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <ftw.h>
+#include <sha2.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sha256.h"
 #include "spool.h"
 #include "tap.h"
 
@@ -79,8 +79,8 @@ intake(void)
 {
 	static const char abc[] =
 	    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
-	unsigned char big[100000], md[OPT_SHA256_LEN];
-	char hex[2 * OPT_SHA256_LEN + 1];
+	unsigned char big[100000];
+	char hex[SHA256_DIGEST_STRING_LENGTH];
 	struct opt_spool_intake in;
 	struct opt_spool_job j;
 	struct opt_spool s;
@@ -111,9 +111,7 @@ intake(void)
 		opt_spool_intake_write(&in, big + i,
 		    i + 4096 > sizeof(big) ? sizeof(big) - i : 4096, &e);
 	opt_spool_intake_commit(&in, &j, &e);
-	opt_sha256(big, sizeof(big), md);
-	for (i = 0; i < OPT_SHA256_LEN; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	SHA256Data(big, sizeof(big), hex);
 	is_str(j.sha256, hex, "sha256 of 100000 bytes in pieces");
 
 	opt_spool_intake_begin(&s, 1, "p", &in, &e);
