@@ -4,8 +4,8 @@
 
 #include <fcntl.h>
 #include <ftw.h>
-#include <sha2.h>
 #include <pwd.h>
+#include <sha2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
