@@ -17,12 +17,20 @@
 #define OPT_CHANNEL_MAX_JOBS 32 /* jobs at once on one channel: default */
 #define OPT_CHANNEL_MAX_JOBS_MAX 4096
 
+/* direct: each client's connection is forwarded as it comes; spool:
+ * a job is stored on disk first, then delivered (spool.h). */
+enum opt_channel_mode {
+	OPT_MODE_DIRECT,
+	OPT_MODE_SPOOL,
+};
+
 struct opt_channel {
 	int id;
 	int listen;
 	char printer[OPT_HOST_MAX + 1];
 	int printer_port;
 	int max_jobs;
+	enum opt_channel_mode mode;
 	char description[OPT_DESC_MAX + 1];
 };
 

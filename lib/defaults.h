@@ -6,6 +6,7 @@
 #ifndef OPT_DEFAULTS_H
 #define OPT_DEFAULTS_H
 
+#include "channel.h"
 #include "error.h"
 #include "paths.h"
 #include "site.h"
@@ -17,6 +18,7 @@ struct opt_defaults {
 	int port_lo;
 	int port_hi;
 	char local_user[OPT_USER_MAX + 1];
+	enum opt_channel_mode channel_mode; /* of new channels */
 };
 
 void opt_defaults_builtin(struct opt_defaults *);

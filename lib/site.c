@@ -38,6 +38,8 @@ opt_site_builtin(struct opt_site *s)
 	s->keepalive_count = 3;
 	strlcpy(s->bind, "0.0.0.0", sizeof(s->bind));
 	s->max_jobs = OPT_SITE_MAX_JOBS;
+	s->spool_max_age = 7 * 24 * 3600;
+	s->spool_warn_age = 15 * 60;
 }
 
 const char *

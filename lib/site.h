@@ -39,6 +39,11 @@ struct opt_site {
 	size_t nallow;
 	char allow[OPT_ALLOW_MAX][OPT_CIDR_MAX];
 	int max_jobs;
+	/* the spool of its spool-mode channels (spool.h) */
+	int spool_max_mb; /* data held at most, 0: no limit */
+	int spool_keep; /* hours a delivered job is kept, 0: removed */
+	long long spool_max_age; /* s: older undelivered jobs fail */
+	long long spool_warn_age; /* s: opt-status warns of older ones */
 	char description[OPT_DESC_MAX + 1];
 };
 
