@@ -19,6 +19,12 @@ opt_channel_builtin(struct opt_channel *c)
 	c->max_jobs = OPT_CHANNEL_MAX_JOBS;
 }
 
+const char *
+opt_channel_mode_name(enum opt_channel_mode m)
+{
+	return m == OPT_MODE_SPOOL ? "spool" : "direct";
+}
+
 /*
  * PRINTER[:PORT]: a host name, an IPv4 address, an IPv6 address (bare,
  * or in brackets when a port follows: [fd00::5]:9100).

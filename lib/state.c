@@ -91,11 +91,11 @@ opt_state_format(FILE *f, const struct opt_state *s)
 		    "channel.%d.active=%u\nchannel.%d.jobs=%llu\n"
 		    "channel.%d.bytes_up=%llu\nchannel.%d.bytes_down=%llu\n"
 		    "channel.%d.probe=%s\nchannel.%d.probe_at=%lld\n"
-		    "channel.%d.last_error=%s\n",
+		    "channel.%d.last_error=%s\nchannel.%d.mode=%s\n",
 		    c->id, c->listen, c->id, c->printer, c->printer_port, c->id,
 		    c->active, c->id, c->jobs, c->id, c->bytes_up, c->id,
 		    c->bytes_down, c->id, c->probe, c->id, c->probe_at, c->id,
-		    c->last_error);
+		    c->last_error, c->id, c->mode[0] ? c->mode : "direct");
 	}
 }
 
@@ -242,6 +242,8 @@ channel_field(struct opt_state *s, const char *key, const char *v)
 		return u64(v, &c->bytes_up);
 	if (strcmp(key, "bytes_down") == 0)
 		return u64(v, &c->bytes_down);
+	if (strcmp(key, "mode") == 0)
+		return opt_state_text(c->mode, sizeof(c->mode), v), 0;
 	if (strcmp(key, "probe") == 0)
 		return opt_state_text(c->probe, sizeof(c->probe), v), 0;
 	if (strcmp(key, "probe_at") == 0)

@@ -37,6 +37,7 @@ struct opt_state_channel {
 	int listen;
 	char printer[OPT_HOST_MAX + 1];
 	int printer_port;
+	char mode[8]; /* direct, spool */
 	unsigned active;
 	unsigned long long jobs;
 	unsigned long long bytes_up;

@@ -145,6 +145,8 @@ write_state(struct opt_tunnel *t)
 		cs[i].listen = l->conf.listen;
 		strlcpy(cs[i].printer, l->conf.printer, sizeof(cs[i].printer));
 		cs[i].printer_port = l->conf.printer_port;
+		strlcpy(cs[i].mode, opt_channel_mode_name(l->conf.mode),
+		    sizeof(cs[i].mode));
 		cs[i].active = l->active;
 		cs[i].jobs = l->jobs;
 		cs[i].bytes_up = l->bytes_up;
