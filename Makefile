@@ -62,7 +62,8 @@ TOOLS = bin/opt-site bin/opt-channel bin/opt-tunnel bin/opt-throttle bin/opt-sta
 	bin/opt-queue
 UNIT_SRC = $(wildcard tests/unit/*.c)
 UNIT_TESTS = $(UNIT_SRC:.c=.test)
-TEST_PROGS = tests/fake-printer tests/send-job tests/argv-exec tests/spool-put
+TEST_PROGS = tests/fake-printer tests/send-job tests/argv-exec tests/spool-put \
+	tests/lp-device
 FUZZ_TARGETS = conf legacy state valid
 FUZZ_REPLAY = $(FUZZ_TARGETS:%=tests/fuzz/replay-%)
 OBJ = $(LIB_OBJ) $(CLI_OBJ) $(TOOLS:=.o) $(UNIT_SRC:.c=.o) $(TEST_PROGS:=.o) \

@@ -1,13 +1,13 @@
 #!/bin/bash
 # opt-queue over spools built through lib/spool.h (tests/spool-put, as a
 # tunnel stores jobs): list in id order with state, -H and --json, show,
-# retry and remove (refused while the job is being sent, logged), the
-# exit codes of bad input, and, as root, a planted symbolic link refused.
+# retry and remove (refused while the job is being sent, logged), and,
+# as root, a planted symbolic link refused.  (Bad input:
+# tests/queue-bad-input.t.)
 . "$(dirname "$0")/lib.sh"
 
 put="$top/tests/spool-put"
 S=$MAST_SPOOL_DIR
-U='\(see opt-queue --help\)$'
 
 mkdir -m 0750 "$MAST_LOG_DIR"
 opt-site add -q nautilus 127.0.0.1 >/dev/null
@@ -81,34 +81,6 @@ like "$(cat "$MAST_LOG_DIR/nautilus.log")" \
 	"the remove is in the site's log"
 j4=$(printf 'fourth' | "$put" put "$S" nautilus 2)
 is "$j4" 0000000004 "a removed job's id is not given again"
-
-# ---- Bad input ---------------------------------------------------------
-refused 64 "^opt-queue: missing command $U" "no command" -- opt-queue
-refused 64 "^opt-queue: unknown command 'bogus' $U" "unknown command" -- \
-	opt-queue bogus
-refused 64 "^opt-queue: unknown option '--bogus' $U" "unknown option" -- \
-	opt-queue --bogus list
-refused 64 "^opt-queue: --all is an option of 'retry' only $U" \
-	"--all elsewhere" -- opt-queue remove nautilus --all
-refused 64 "^opt-queue: -H and --json are for list and show $U" \
-	"-H with remove" -- opt-queue remove nautilus 1 -H
-refused 64 "^opt-queue: show needs SITE and JOB $U" "show without JOB" -- \
-	opt-queue show nautilus
-refused 64 "^opt-queue: retry needs SITE and JOB, or SITE --all $U" \
-	"retry with both" -- opt-queue retry nautilus 1 --all
-refused 66 "^opt-queue: nosuch: no such site$" "unknown site" -- \
-	opt-queue list nosuch
-refused 66 "^opt-queue: nosuch: no such site$" "unknown site (remove)" -- \
-	opt-queue remove nosuch 1
-refused 65 "is not a valid site id" "bad site id" -- opt-queue show 'a b' 1
-refused 66 "^opt-queue: nautilus: job 0000000099: no such job$" \
-	"unknown job" -- opt-queue show nautilus 99
-refused 66 "^opt-queue: zeta: job 0000000001: no such job$" \
-	"a job of another site" -- opt-queue remove zeta 1
-refused 65 "^opt-queue: nautilus: job '1x': not a job id$" "bad job id" -- \
-	opt-queue retry nautilus 1x
-refused 65 "not a job id$" "a job id of 11 digits" -- \
-	opt-queue show nautilus 12345678901
 
 # ---- As root: what local_user plants is never followed ---------------
 if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then
