@@ -17,7 +17,9 @@ fi
 if [ -n "${OPT_IN_SPOOL_NS:-}" ] &&
 	[ "$OPT_IN_SPOOL_NS" != "$(readlink /proc/self/ns/mnt)" ]; then
 	ip link set lo up
-	mount -t tmpfs -o mode=0755,size=1m tmpfs "$(readlink -f /var/lock)" &&
+	# (In make check-debian13's tree /run is an empty tmpfs: no /run/lock.)
+	mkdir -p "$(readlink -f /var/lock)" &&
+		mount -t tmpfs -o mode=0755,size=1m tmpfs "$(readlink -f /var/lock)" &&
 		mkdir /var/lock/p910nd
 else
 	OPT_IN_SPOOL_NS=
