@@ -32,8 +32,10 @@
 #include "clock.h"
 #include "conf.h"
 #include "defaults.h"
+#include "deliver.h"
 #include "forward.h"
 #include "generation.h"
+#include "intake.h"
 #include "listen.h"
 #include "log.h"
 #include "probe.h"
@@ -72,6 +74,9 @@ struct opt_tunnel {
 	struct opt_listener *listeners;
 	struct opt_session session;
 	struct opt_forward fwd;
+	struct opt_spool spool; /* dirfd -1: no spool channel yet */
+	struct opt_intakes intakes;
+	struct opt_deliver deliver;
 	struct opt_prober prober;
 	struct opt_backoff backoff;
 	long long retry_at;
@@ -251,13 +256,48 @@ load_config(struct opt_tunnel *t, struct opt_site *site,
 	return 0;
 }
 
+/* A spool channel listens whenever the process runs, and has a spool;
+ * a direct one while the session is up (on). */
+static void
+listen_one(struct opt_tunnel *t, struct opt_listener *l, bool on)
+{
+	if (l->conf.mode == OPT_MODE_SPOOL)
+		on = t->spool.dirfd != -1;
+	opt_listener_listen(l, on && !t->draining, &t->log);
+}
+
 static void
 listen_all(struct opt_tunnel *t, bool on)
 {
 	struct opt_listener *l;
 
 	for (l = t->listeners; l != NULL; l = l->next)
-		opt_listener_listen(l, on, &t->log);
+		listen_one(t, l, on);
+}
+
+/* The site's spool, once a channel needs it or it holds jobs. */
+static int
+open_spool(struct opt_tunnel *t, const struct opt_channels *cs,
+    struct opt_error *e)
+{
+	struct opt_error ignored;
+	char dir[PATH_MAX];
+	bool need = false;
+	size_t i;
+
+	t->spool.max_bytes = (long long)t->site.spool_max_mb * 1024 * 1024;
+	if (t->spool.dirfd != -1)
+		return 0;
+	for (i = 0; i < cs->n; i++)
+		if (cs->v[i].mode == OPT_MODE_SPOOL)
+			need = true;
+	if (!need &&
+	    (opt_paths_join(dir, sizeof(dir), &ignored, t->paths.spool,
+	         t->site_id, (char *)NULL) == -1 ||
+	        access(dir, F_OK) == -1))
+		return 0;
+	return opt_spool_open(&t->spool, t->paths.spool, t->site_id,
+	    t->opts.owner, OPT_SPOOL_WRITER, t->spool.max_bytes, e);
 }
 
 static struct opt_listener *
@@ -328,6 +368,7 @@ session_up(struct opt_tunnel *t)
 	    sizeof(t->st.compression));
 	if (!t->draining)
 		listen_all(t, true);
+	t->deliver.rescan = true;
 	opt_log(&t->log, OPT_LOG_INFO, "up", "compression=%s channels=%u",
 	    t->st.compression, opt_listeners_count(t->listeners));
 	t->st.last_error[0] = '\0';
@@ -413,8 +454,7 @@ update_listeners(struct opt_tunnel *t, const struct opt_channels *cs,
 			opt_state_text(l->last_error, sizeof(l->last_error),
 			    e.text);
 		}
-		if (t->session.phase == OPT_SP_UP && !t->draining)
-			opt_listener_listen(l, true, &t->log);
+		listen_one(t, l, t->session.phase == OPT_SP_UP);
 	}
 	for (pp = &t->listeners; (l = *pp) != NULL;) {
 		if (l->seen) {
@@ -423,6 +463,7 @@ update_listeners(struct opt_tunnel *t, const struct opt_channels *cs,
 		}
 		*pp = l->next;
 		opt_forward_detach(&t->fwd, l);
+		opt_intake_detach(&t->intakes, l);
 		opt_log(&t->log, OPT_LOG_INFO, "channel-removed", "channel=%d",
 		    l->conf.id);
 		opt_listener_free(l);
@@ -469,6 +510,10 @@ reload(struct opt_tunnel *t)
 	t->allow = allow;
 	t->throttle = th;
 	opt_shaper_set(&t->shaper, &t->throttle, opt_clock_ms());
+	if (open_spool(t, &cs, &e) == -1) /* its channels do not listen */
+		opt_log(&t->log, OPT_LOG_ERROR, "spool-failed", "error=%s",
+		    opt_log_quote(q, sizeof(q), e.text));
+	t->deliver.rescan = true;
 	update_listeners(t, &cs, rebind);
 	opt_channels_free(&cs);
 	opt_log(&t->log, OPT_LOG_INFO, "reloaded", "channels=%u reconnect=%s",
@@ -528,27 +573,39 @@ handle_signals(struct opt_tunnel *t)
 	}
 }
 
+static void
+accept_on(struct opt_tunnel *t, struct opt_listener *l, long long now)
+{
+	if (l->conf.mode == OPT_MODE_SPOOL)
+		opt_intake_accept(&t->intakes, l, &t->allow, t->fwd.active,
+		    (unsigned)t->site.max_jobs, now);
+	else if (t->session.phase == OPT_SP_UP)
+		opt_forward_accept(&t->fwd, l, &t->allow, t->intakes.active,
+		    (unsigned)t->site.max_jobs, now);
+}
+
 /* Listeners paused at a job limit come back when there is room; one
  * paused for descriptors is tried again once a job ended. */
 static void
 resume_listeners(struct opt_tunnel *t, long long now)
 {
 	struct opt_listener *l;
-	bool ended = t->fwd.active < t->prev_active;
+
+	unsigned active = t->fwd.active + t->intakes.active;
+	bool ended = active < t->prev_active;
 
 	for (l = t->listeners; l != NULL; l = l->next) {
 		if (l->paused == OPT_PAUSE_NONE ||
 		    (l->paused == OPT_PAUSE_FD && !ended) ||
 		    opt_job_limit(opt_forward_load(l),
-		        (unsigned)l->conf.max_jobs, t->fwd.active,
+		        (unsigned)l->conf.max_jobs, active,
 		        (unsigned)t->site.max_jobs) != OPT_PAUSE_NONE)
 			continue;
 		/* At once: who waits is taken, or the episode ends. */
 		opt_listener_resume(l);
-		opt_forward_accept(&t->fwd, l, &t->allow,
-		    (unsigned)t->site.max_jobs, now);
+		accept_on(t, l, now);
 	}
-	t->prev_active = t->fwd.active;
+	t->prev_active = t->fwd.active + t->intakes.active;
 }
 
 static long long
@@ -580,6 +637,15 @@ poll_timeout(struct opt_tunnel *t, long long now)
 				    l->retry_at > now ? l->retry_at - now : 0);
 	}
 	until = earlier(until, now, opt_prober_wake(&t->prober, now));
+	if (t->spool.dirfd != -1)
+		until = earlier(until, now,
+		    opt_deliver_wake(&t->deliver,
+		        t->session.phase == OPT_SP_UP && !t->draining, now));
+	for (l = t->listeners; l != NULL; l = l->next)
+		if (l->conf.mode == OPT_MODE_SPOOL && l->listening &&
+		    l->paused == OPT_PAUSE_FD)
+			until = earlier(until, now,
+			    l->retry_at > now ? l->retry_at - now : 0);
 	return until <= now ? 0 : (int)(until - now);
 }
 
@@ -588,7 +654,7 @@ static int
 build_poll(struct opt_tunnel *t, long long now, nfds_t *np, struct opt_error *e)
 {
 	size_t want = PFD_FIXED + opt_listeners_count(t->listeners) +
-	    opt_forward_njobs(&t->fwd);
+	    opt_forward_njobs(&t->fwd) + t->intakes.active;
 	struct opt_listener *l;
 	size_t n = PFD_FIXED, i = 0;
 
@@ -618,6 +684,7 @@ build_poll(struct opt_tunnel *t, long long now, nfds_t *np, struct opt_error *e)
 		t->pfd[n++].events = POLLIN;
 	}
 	n += opt_forward_pollfds(&t->fwd, t->pfd + n, t->cap - n);
+	n += opt_intake_pollfds(&t->intakes, t->pfd + n, t->cap - n);
 	t->npolled = i;
 	*np = (nfds_t)n;
 	return 0;
@@ -625,15 +692,10 @@ build_poll(struct opt_tunnel *t, long long now, nfds_t *np, struct opt_error *e)
 
 /* One pass while the session is up. */
 static void
-up_pass(struct opt_tunnel *t, long long now, bool reloaded)
+up_pass(struct opt_tunnel *t, long long now)
 {
-	size_t i;
 	bool readable = (t->pfd[PFD_SESSION].revents & POLLIN) != 0;
 
-	for (i = 0; !reloaded && i < t->npolled; i++)
-		if (t->pfd[PFD_FIXED + i].revents & POLLIN)
-			opt_forward_accept(&t->fwd, t->polled[i], &t->allow,
-			    (unsigned)t->site.max_jobs, now);
 	if (t->probe_pending && !t->draining)
 		start_probes(t, now);
 	if (opt_forward_pass(&t->fwd, now) == -1 ||
@@ -643,6 +705,27 @@ up_pass(struct opt_tunnel *t, long long now, bool reloaded)
 		strlcpy(why, t->session.why, sizeof(why));
 		session_failed(t, "down", why, false);
 		return;
+	}
+}
+
+/* Every phase: clients on the polled ports, spool intakes, deliveries
+ * that are due, listeners that may come back. */
+static void
+any_pass(struct opt_tunnel *t, long long now, bool reloaded)
+{
+	size_t i;
+
+	for (i = 0; !reloaded && i < t->npolled; i++)
+		if (t->pfd[PFD_FIXED + i].revents & POLLIN)
+			accept_on(t, t->polled[i], now);
+	opt_intake_pass(&t->intakes);
+	if (t->spool.dirfd != -1) {
+		if (t->intakes.changed) {
+			t->intakes.changed = false;
+			t->deliver.rescan = true;
+		}
+		opt_deliver_step(&t->deliver, t->listeners,
+		    t->session.phase == OPT_SP_UP && !t->draining, now);
 	}
 	resume_listeners(t, now);
 }
@@ -656,6 +739,7 @@ opt_tunnel_run(struct opt_tunnel *t, struct opt_error *e)
 	opt_log(&t->log, OPT_LOG_INFO, "start", "pid=%ld channels=%u",
 	    (long)getpid(), opt_listeners_count(t->listeners));
 	t->retry_at = opt_clock_ms();
+	listen_all(t, false); /* the spool channels */
 	set_state(t, OPT_TS_CONNECTING, NULL);
 
 	for (;;) {
@@ -675,11 +759,13 @@ opt_tunnel_run(struct opt_tunnel *t, struct opt_error *e)
 		now = opt_clock_ms();
 		if (t->pfd[PFD_SIG].revents & POLLIN) {
 			handle_signals(t);
-			if (t->draining && t->session.phase != OPT_SP_UP)
+			if (t->draining && t->session.phase != OPT_SP_UP &&
+			    t->intakes.jobs == NULL)
 				break; /* nothing to drain */
 		}
 		if (t->draining &&
-		    (t->fwd.jobs == NULL || now >= t->drain_deadline))
+		    ((t->fwd.jobs == NULL && t->intakes.jobs == NULL) ||
+		        now >= t->drain_deadline))
 			break;
 		if (opt_prober_running(&t->prober) &&
 		    opt_prober_step(&t->prober, t->pfd[PFD_PROBE].revents, now))
@@ -691,8 +777,7 @@ opt_tunnel_run(struct opt_tunnel *t, struct opt_error *e)
 				start_attempt(t, now);
 			break;
 		case OPT_SP_UP:
-			/* After a reload the pass's listeners may be gone. */
-			up_pass(t, now, reloads != t->reloads);
+			up_pass(t, now);
 			break;
 		default:
 			switch (opt_session_step(&t->session,
@@ -707,11 +792,15 @@ opt_tunnel_run(struct opt_tunnel *t, struct opt_error *e)
 				break;
 			}
 		}
+		/* After a reload the pass's listeners may be gone. */
+		any_pass(t, now, reloads != t->reloads);
 		maybe_write_state(t, opt_clock_ms());
 	}
 	if (r == -1)
 		opt_log(&t->log, OPT_LOG_ERROR, "fatal", "error=%s",
 		    opt_log_quote(q, sizeof(q), e->text));
+	opt_intake_drop_all(&t->intakes,
+	    r == -1 ? "the tunnel failed" : "the tunnel stopped");
 	if (t->fwd.jobs != NULL)
 		opt_forward_drop_all(&t->fwd,
 		    r == -1 ? "the tunnel failed"
@@ -762,6 +851,7 @@ opt_tunnel_prepare(struct opt_tunnel **out, const struct opt_tunnel_opts *o,
 	t->opts = *o;
 	t->paths = *o->paths;
 	t->sigfd = -1;
+	t->spool.dirfd = -1;
 	t->log.fd = -1;
 	t->log_fd = -1;
 	strlcpy(t->site_id, o->site, sizeof(t->site_id));
@@ -774,6 +864,8 @@ opt_tunnel_prepare(struct opt_tunnel **out, const struct opt_tunnel_opts *o,
 	t->session.shaper = &t->shaper;
 	t->session.want_keeper = true;
 	opt_forward_init(&t->fwd, &t->session, &t->shaper, &t->log);
+	opt_intakes_init(&t->intakes, &t->spool, &t->log);
+	opt_deliver_init(&t->deliver, &t->spool, &t->fwd, &t->log, &t->site);
 	opt_prober_init(&t->prober, &t->listeners);
 	init_session(t, &t->prober.s);
 
@@ -805,6 +897,8 @@ opt_tunnel_prepare(struct opt_tunnel **out, const struct opt_tunnel_opts *o,
 		if (opt_listener_bind(l, t->site.bind, e) == -1)
 			goto fail_cs;
 	}
+	if (open_spool(t, &cs, e) == -1)
+		goto fail_cs;
 	opt_channels_free(&cs);
 
 	sigemptyset(&set);
@@ -859,7 +953,9 @@ opt_tunnel_free(struct opt_tunnel *t)
 
 	if (t == NULL)
 		return;
+	opt_intake_drop_all(&t->intakes, "tunnel freed");
 	opt_forward_drop_all(&t->fwd, "tunnel freed", "job-failed");
+	opt_spool_close(&t->spool);
 	opt_prober_free(&t->prober);
 	opt_session_free(&t->session);
 	while ((l = t->listeners) != NULL) {
