@@ -214,6 +214,7 @@ opt_deliver_step(struct opt_deliver *d, struct opt_listener *ls, bool up,
 
 	if (clock >= d->expire_at) {
 		d->expire_at = clock + OPT_DELIVER_EXPIRE_MS;
+		d->rescan = true; /* a change no signal told of, too */
 		if (opt_spool_expire(d->spool, now / 1000,
 		        d->site->spool_max_age, d->site->spool_keep, expired, d,
 		        &e) == -1)

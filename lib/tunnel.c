@@ -501,7 +501,7 @@ opt_tunnel_prepare(struct opt_tunnel **out, const struct opt_tunnel_opts *o,
 		if (opt_listener_bind(l, t->site.bind, e) == -1)
 			goto fail_cs;
 	}
-	if (tunnel_open_spool(t, &cs, e) == -1)
+	if (tunnel_open_spool(t, &t->site, &cs, e) == -1)
 		goto fail_cs;
 	opt_channels_free(&cs);
 

@@ -61,17 +61,19 @@ tunnel_listen_all(struct opt_tunnel *t, bool on)
 
 /* The site's spool, once a channel needs it or it holds jobs. */
 int
-tunnel_open_spool(struct opt_tunnel *t, const struct opt_channels *cs,
-    struct opt_error *e)
+tunnel_open_spool(struct opt_tunnel *t, const struct opt_site *site,
+    const struct opt_channels *cs, struct opt_error *e)
 {
 	struct opt_error ignored;
 	char dir[PATH_MAX];
 	bool need = false;
 	size_t i;
 
-	t->spool.max_bytes = (long long)t->site.spool_max_mb * 1024 * 1024;
-	if (t->spool.dirfd != -1)
+	if (t->spool.dirfd != -1) {
+		t->spool.max_bytes =
+		    (long long)site->spool_max_mb * 1024 * 1024;
 		return 0;
+	}
 	for (i = 0; i < cs->n; i++)
 		if (cs->v[i].mode == OPT_MODE_SPOOL)
 			need = true;
@@ -81,7 +83,8 @@ tunnel_open_spool(struct opt_tunnel *t, const struct opt_channels *cs,
 	        access(dir, F_OK) == -1))
 		return 0;
 	return opt_spool_open(&t->spool, t->paths.spool, t->site_id,
-	    t->opts.owner, OPT_SPOOL_WRITER, t->spool.max_bytes, e);
+	    t->opts.owner, OPT_SPOOL_WRITER,
+	    (long long)site->spool_max_mb * 1024 * 1024, e);
 }
 
 static struct opt_listener *
@@ -161,6 +164,17 @@ update_listeners(struct opt_tunnel *t, const struct opt_channels *cs,
 	}
 }
 
+static void
+reload_failed(struct opt_tunnel *t, const struct opt_error *e)
+{
+	char q[OPT_ERROR_MAX + 8];
+
+	opt_log(&t->log, OPT_LOG_ERROR, "reload-failed", "error=%s",
+	    opt_log_quote(q, sizeof(q), e->text));
+	opt_state_text(t->st.reload_error, sizeof(t->st.reload_error), e->text);
+	tunnel_write_state(t);
+}
+
 /*
  * SIGHUP: the site's files again.  The session is kept unless how to
  * reach the site changed.  A broken file changes nothing.
@@ -185,11 +199,13 @@ tunnel_reload(struct opt_tunnel *t)
 	tunnel_generation(t, t->st.reload_generation);
 	t->st.reloads++;
 	if (tunnel_load_config(t, &site, &allow, &cs, &th, &e) == -1) {
-		opt_log(&t->log, OPT_LOG_ERROR, "reload-failed", "error=%s",
-		    opt_log_quote(q, sizeof(q), e.text));
-		opt_state_text(t->st.reload_error, sizeof(t->st.reload_error),
-		    e.text);
-		tunnel_write_state(t);
+		reload_failed(t, &e);
+		return;
+	}
+	/* A spool channel needs its spool: none, and nothing changes. */
+	if (tunnel_open_spool(t, &site, &cs, &e) == -1) {
+		opt_channels_free(&cs);
+		reload_failed(t, &e);
 		return;
 	}
 	strlcpy(t->st.generation, t->st.reload_generation,
@@ -201,10 +217,6 @@ tunnel_reload(struct opt_tunnel *t)
 	t->allow = allow;
 	t->throttle = th;
 	opt_shaper_set(&t->shaper, &t->throttle, opt_clock_ms());
-	if (tunnel_open_spool(t, &cs, &e) ==
-	    -1) /* its channels do not listen */
-		opt_log(&t->log, OPT_LOG_ERROR, "spool-failed", "error=%s",
-		    opt_log_quote(q, sizeof(q), e.text));
 	t->deliver.rescan = true;
 	update_listeners(t, &cs, rebind);
 	opt_channels_free(&cs);

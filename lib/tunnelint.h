@@ -87,8 +87,8 @@ int tunnel_load_config(struct opt_tunnel *, struct opt_site *,
     struct opt_error *);
 void tunnel_listen_one(struct opt_tunnel *, struct opt_listener *, bool);
 void tunnel_listen_all(struct opt_tunnel *, bool);
-int tunnel_open_spool(struct opt_tunnel *, const struct opt_channels *,
-    struct opt_error *);
+int tunnel_open_spool(struct opt_tunnel *, const struct opt_site *,
+    const struct opt_channels *, struct opt_error *);
 void tunnel_reload(struct opt_tunnel *);
 
 /* tunnel.c */
