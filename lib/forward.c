@@ -638,6 +638,18 @@ work_pending(struct opt_forward *f, long long now)
 	return false;
 }
 
+/* A job that came after the pass (a delivery, say) waits for its open. */
+static bool
+queued_jobs(const struct opt_forward *f)
+{
+	const struct opt_job *j;
+
+	for (j = f->jobs; j != NULL; j = j->next)
+		if (j->phase == OPT_JOB_QUEUED)
+			return true;
+	return false;
+}
+
 static bool
 closing_jobs(const struct opt_forward *f)
 {
@@ -657,7 +669,7 @@ opt_forward_wake(struct opt_forward *f, long long now)
 	long long ms = -1;
 	const struct opt_abandoned *a;
 
-	if (work_pending(f, now))
+	if (work_pending(f, now) || (f->opening == NULL && queued_jobs(f)))
 		return 0;
 	/* A channel open's or close's answer read by another channel's
 	 * call waits inside libssh2, with nothing left to poll for. */

@@ -311,10 +311,10 @@ up_pass(struct opt_tunnel *t, long long now)
 	}
 }
 
-/* Every phase: clients on the polled ports, spool intakes, deliveries
- * that are due, listeners that may come back. */
+/* Every phase, first: the clients on the polled ports, and what spool
+ * clients sent. */
 static void
-any_pass(struct opt_tunnel *t, long long now, bool reloaded)
+take_clients(struct opt_tunnel *t, long long now, bool reloaded)
 {
 	size_t i;
 
@@ -322,6 +322,13 @@ any_pass(struct opt_tunnel *t, long long now, bool reloaded)
 		if (t->pfd[PFD_FIXED + i].revents & POLLIN)
 			accept_on(t, t->polled[i], now);
 	opt_intake_pass(&t->intakes);
+}
+
+/* Every phase, last: deliveries that are due, listeners that may come
+ * back. */
+static void
+any_pass(struct opt_tunnel *t, long long now)
+{
 	if (t->spool.dirfd != -1) {
 		if (t->intakes.changed) {
 			t->intakes.changed = false;
@@ -374,6 +381,8 @@ opt_tunnel_run(struct opt_tunnel *t, struct opt_error *e)
 		    opt_prober_step(&t->prober, t->pfd[PFD_PROBE].revents, now))
 			round_done(t);
 
+		/* After a reload the pass's listeners may be gone. */
+		take_clients(t, now, reloads != t->reloads);
 		switch (t->session.phase) {
 		case OPT_SP_IDLE:
 			if (now >= t->retry_at)
@@ -395,8 +404,7 @@ opt_tunnel_run(struct opt_tunnel *t, struct opt_error *e)
 				break;
 			}
 		}
-		/* After a reload the pass's listeners may be gone. */
-		any_pass(t, now, reloads != t->reloads);
+		any_pass(t, now);
 		tunnel_maybe_write_state(t, opt_clock_ms());
 	}
 	if (r == -1)
