@@ -65,6 +65,16 @@ commit(struct opt_intakes *ia, struct opt_intake_job *j)
 	struct opt_error e;
 	char p[80];
 
+	/* A connection that sent nothing (a port check) is no job. */
+	if (j->in.job.bytes == 0) {
+		opt_spool_intake_abort(&j->in);
+		close(j->fd);
+		opt_log(ia->log, OPT_LOG_INFO, "job-empty",
+		    "channel=%d peer=%s", j->channel_id,
+		    opt_log_quote(p, sizeof(p), j->peer));
+		unlink_intake(ia, j);
+		return;
+	}
 	if (opt_spool_intake_commit(&j->in, &job, &e) == -1) {
 		refuse(ia, j, e.text);
 		return;
