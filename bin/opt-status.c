@@ -484,36 +484,38 @@ static const struct {
 	const char *name, *type, *help, *label;
 } metrics[M_COUNT] = {
     [M_UP] = {"opt_tunnel_up", "gauge",
-        "Whether the site's tunnel is up (1) or not (0)."},
+        "Whether the site's tunnel is up (1) or not (0).", NULL},
     [M_STATE] = {"opt_tunnel_state", "gauge",
         "The tunnel's state: 1 on the current one.", "state"},
     [M_WIRE_BYTES] = {"opt_tunnel_wire_bytes_total", "counter",
         "Bytes on the SSH connection, by direction.", "direction"},
     [M_PAYLOAD_BYTES] = {"opt_tunnel_payload_bytes_total", "counter",
         "Print data bytes, by direction.", "direction"},
-    [M_JOBS] = {"opt_tunnel_jobs_total", "counter", "Jobs accepted."},
+    [M_JOBS] = {"opt_tunnel_jobs_total", "counter", "Jobs accepted.", NULL},
     [M_RECONNECTS] = {"opt_tunnel_reconnects_total", "counter",
-        "Sessions lost or attempts failed since the tunnel started."},
+        "Sessions lost or attempts failed since the tunnel started.", NULL},
     [M_CONFIG_PENDING] = {"opt_tunnel_config_pending", "gauge",
         "Whether the tunnel runs an older configuration than its files "
-        "(1) or not (0)."},
+        "(1) or not (0).",
+        NULL},
     [M_CHANNEL_ACTIVE] = {"opt_tunnel_channel_active", "gauge",
-        "Jobs running on the channel."},
+        "Jobs running on the channel.", NULL},
     [M_CHANNEL_JOBS] = {"opt_tunnel_channel_jobs_total", "counter",
-        "Jobs accepted on the channel."},
+        "Jobs accepted on the channel.", NULL},
     [M_CHANNEL_BYTES] = {"opt_tunnel_channel_bytes_total", "counter",
         "Print data bytes of the channel, by direction.", "direction"},
     [M_CHANNEL_REACHABLE] = {"opt_tunnel_channel_reachable", "gauge",
-        "The last probe of the printer: 1 reachable, 0 not."},
+        "The last probe of the printer: 1 reachable, 0 not.", NULL},
     [M_SPOOL_JOBS] = {"opt_tunnel_channel_spool_jobs", "gauge",
         "Jobs in the spool of a spool-mode channel: queued (sending "
         "included) or failed.",
         "state"},
     [M_SPOOL_BYTES] = {"opt_tunnel_channel_spool_bytes", "gauge",
-        "Bytes of the jobs queued in the spool of a spool-mode channel."},
+        "Bytes of the jobs queued in the spool of a spool-mode channel.", NULL},
     [M_SPOOL_OLDEST] = {"opt_tunnel_channel_spool_oldest_seconds", "gauge",
         "How long the oldest queued job of a spool-mode channel has "
-        "waited, 0 when none waits."},
+        "waited, 0 when none waits.",
+        NULL},
 };
 
 /* One line: NAME{site="SITE"[,channel="ID"][,LABEL="VAL"]} VALUE */
