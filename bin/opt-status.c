@@ -22,6 +22,7 @@
 #include "clock.h"
 #include "control.h"
 #include "site.h"
+#include "spoolstat.h"
 #include "state.h"
 
 /* The monitoring convention of --check. */
@@ -125,7 +126,156 @@ static const struct opt_column channel_cols[] = {
     {"bytes_down", "RECEIVED", OPT_COL_RIGHT},
     {"probe", "PROBE", 0},
     {"last_error", "LAST ERROR", 0},
+    {"mode", "MODE", 0},
+    {"queued", "QUEUED", OPT_COL_RIGHT},
+    {"queued_bytes", "BYTES", OPT_COL_RIGHT},
+    {"oldest", "OLDEST", OPT_COL_RIGHT},
+    {"failed", "FAILED", OPT_COL_RIGHT},
 };
+
+/* A channel's spool, as read from the disk (spoolstat.h). */
+enum { SPOOL_NONE, SPOOL_READ, SPOOL_UNREADABLE };
+
+struct spool_view {
+	int state; /* SPOOL_NONE: a direct channel */
+	struct opt_spoolstat s;
+	struct opt_error e; /* SPOOL_UNREADABLE: why */
+};
+
+static const char *
+mode_of(const struct opt_state_channel *c)
+{
+	return c->mode[0] != '\0' ? c->mode : "direct";
+}
+
+/* defaults.conf, read once, the first time a spool is looked at: its
+ * local_user owns the spools, and a site's spool_warn_age may come
+ * from it. */
+static const struct opt_defaults *
+defaults(struct opt_error *e)
+{
+	static struct opt_defaults d;
+	static struct opt_error err;
+	static int r = 1;
+
+	if (r == 1)
+		r = opt_defaults_load(&cli.paths, &d, &err);
+	if (r == 0)
+		return &d;
+	*e = err;
+	return NULL;
+}
+
+/* A site's spool, for reading: owned by local_user, or by root when
+ * there is none (as for opt-queue). */
+static int
+spool_open(const char *site, struct opt_spool *sp, struct opt_error *e)
+{
+	const struct opt_defaults *d = defaults(e);
+	struct opt_owner o;
+
+	if (d == NULL ||
+	    (opt_owner_of(d->local_user, &o, e) == -1 &&
+	        opt_owner_of("root", &o, e) == -1))
+		return -1;
+	return opt_spool_open(sp, cli.paths.spool, site, &o, 0, 0, e);
+}
+
+/*
+ * The spool of each spool-mode channel of a site, v[k] for
+ * st->channels[k], counting as late the queued jobs accepted before
+ * late_before.  False when one cannot be read (its e says why).
+ */
+static bool
+spool_views(const struct opt_state *st, long long late_before,
+    struct spool_view *v)
+{
+	struct opt_spool sp;
+	struct opt_error e;
+	int opened = 0; /* 1: open, -1: it cannot be, e says why */
+	bool ok = true;
+	size_t k;
+
+	for (k = 0; k < st->nchannels; k++) {
+		memset(&v[k], 0, sizeof(v[k]));
+		if (strcmp(mode_of(&st->channels[k]), "spool") != 0)
+			continue;
+		if (opened == 0)
+			opened = spool_open(st->site, &sp, &e) == 0 ? 1 : -1;
+		v[k].state = SPOOL_READ;
+		if (opened == -1 ||
+		    opt_spoolstat_read(&sp, st->channels[k].id, late_before,
+		        &v[k].s, &e) == -1) {
+			v[k].state = SPOOL_UNREADABLE;
+			v[k].e = e;
+			ok = false;
+		}
+	}
+	if (opened == 1)
+		opt_spool_close(&sp);
+	return ok;
+}
+
+/* Says on stderr why a site's spools cannot be read, a line each (one
+ * for the site when its whole spool cannot be); the exit status. */
+static int
+spool_warn(const struct opt_state *st, const struct spool_view *v)
+{
+	const char *said = "";
+	int status = EX_OK;
+	size_t k;
+
+	for (k = 0; k < st->nchannels; k++) {
+		if (v[k].state != SPOOL_UNREADABLE ||
+		    strcmp(v[k].e.text, said) == 0)
+			continue;
+		cli_warn(&cli, st->site, &v[k].e);
+		said = v[k].e.text;
+		if (status == EX_OK)
+			status = v[k].e.status ? v[k].e.status : EX_SOFTWARE;
+	}
+	return status;
+}
+
+/* The spool's figures of a channel: columns, and keys in JSON. */
+static const char *const spool_keys[] = {"queued", "queued_bytes", "oldest",
+    "failed"};
+#define NSPOOL_KEYS (sizeof(spool_keys) / sizeof(spool_keys[0]))
+
+/* How long the oldest queued job has waited, in seconds. */
+static long long
+waited(const struct opt_spoolstat *s)
+{
+	long long age = (long long)time(NULL) - s->oldest;
+
+	return s->queued == 0 || age < 0 ? 0 : age;
+}
+
+/* MODE and the spool's figures: "-" for a direct channel, "?" for a
+ * spool that cannot be read (not 0: jobs may wait there). */
+static void
+spool_cells(struct opt_table *t, const struct opt_state_channel *c,
+    const struct spool_view *v, bool human)
+{
+	char buf[32];
+	size_t i;
+
+	opt_table_str(t, "mode", mode_of(c));
+	if (v->state == SPOOL_UNREADABLE)
+		for (i = 0; i < NSPOOL_KEYS; i++)
+			opt_table_str(t, spool_keys[i], "?");
+	if (v->state != SPOOL_READ)
+		return;
+	opt_table_int(t, "queued", (long long)v->s.queued);
+	bytes_cell(t, "queued_bytes", v->s.bytes, human);
+	if (v->s.queued > 0 && human) {
+		human_age(buf, sizeof(buf), waited(&v->s));
+		opt_table_str(t, "oldest", buf);
+	} else if (v->s.queued > 0) {
+		opt_table_int(t, "oldest", waited(&v->s));
+	}
+	opt_table_int(t, "failed", (long long)v->s.failed);
+}
 
 static void
 printer_text(char *buf, size_t len, const struct opt_state_channel *c)
@@ -164,7 +314,7 @@ site_error(char *buf, size_t len, const struct opt_state *st)
 /* Table or tab-separated lines; human units only in the table. */
 static void
 text_rows(struct opt_table *sites, struct opt_table *chans,
-    const struct opt_state *st)
+    const struct opt_state *st, const struct spool_view *sv)
 {
 	bool human = cli.format == OPT_FMT_TABLE;
 	char buf[OPT_HOST_MAX + 16], why[3 * OPT_STATE_ERROR_MAX];
@@ -220,13 +370,39 @@ text_rows(struct opt_table *sites, struct opt_table *chans,
 		bytes_cell(chans, "bytes_down", c->bytes_down, human);
 		opt_table_str(chans, "probe", c->probe);
 		opt_table_str(chans, "last_error", c->last_error);
+		spool_cells(chans, c, &sv[i], human);
 	}
+}
+
+/* A channel's mode and spool: null where the table has "-" or "?". */
+static void
+json_spool(struct opt_json *j, const struct opt_state_channel *c,
+    const struct spool_view *v)
+{
+	size_t i;
+
+	opt_json_str(j, "mode", mode_of(c));
+	if (v->state != SPOOL_READ) {
+		for (i = 0; i < NSPOOL_KEYS; i++)
+			opt_json_null(j, spool_keys[i]);
+	} else {
+		opt_json_uint(j, "queued", v->s.queued);
+		opt_json_uint(j, "queued_bytes", v->s.bytes);
+		if (v->s.queued > 0)
+			opt_json_int(j, "oldest", waited(&v->s));
+		else
+			opt_json_null(j, "oldest");
+		opt_json_uint(j, "failed", v->s.failed);
+	}
+	opt_json_str(j, "spool_error",
+	    v->state == SPOOL_UNREADABLE ? v->e.text : "");
 }
 
 /* The keys are the state file's names (opt-status(1)); last_error is
  * the table's LAST ERROR. */
 static void
-json_site(struct opt_json *j, const struct opt_state *st)
+json_site(struct opt_json *j, const struct opt_state *st,
+    const struct spool_view *sv)
 {
 	char why[3 * OPT_STATE_ERROR_MAX];
 	size_t i;
@@ -277,6 +453,7 @@ json_site(struct opt_json *j, const struct opt_state *st)
 		opt_json_str(j, "probe", c->probe);
 		opt_json_int(j, "probe_at", c->probe_at);
 		opt_json_str(j, "last_error", c->last_error);
+		json_spool(j, c, &sv[i]);
 		opt_json_close(j);
 	}
 	opt_json_close(j);
@@ -296,53 +473,94 @@ enum {
 	M_CHANNEL_JOBS,
 	M_CHANNEL_BYTES,
 	M_CHANNEL_REACHABLE,
+	M_SPOOL_JOBS,
+	M_SPOOL_BYTES,
+	M_SPOOL_OLDEST,
 	M_COUNT
 };
 
+/* label: the name of the label that tells a metric's samples apart. */
 static const struct {
-	const char *name, *type, *help;
+	const char *name, *type, *help, *label;
 } metrics[M_COUNT] = {
     [M_UP] = {"opt_tunnel_up", "gauge",
-        "Whether the site's tunnel is up (1) or not (0)."},
+        "Whether the site's tunnel is up (1) or not (0).", NULL},
     [M_STATE] = {"opt_tunnel_state", "gauge",
-        "The tunnel's state: 1 on the current one."},
+        "The tunnel's state: 1 on the current one.", "state"},
     [M_WIRE_BYTES] = {"opt_tunnel_wire_bytes_total", "counter",
-        "Bytes on the SSH connection, by direction."},
+        "Bytes on the SSH connection, by direction.", "direction"},
     [M_PAYLOAD_BYTES] = {"opt_tunnel_payload_bytes_total", "counter",
-        "Print data bytes, by direction."},
-    [M_JOBS] = {"opt_tunnel_jobs_total", "counter", "Jobs accepted."},
+        "Print data bytes, by direction.", "direction"},
+    [M_JOBS] = {"opt_tunnel_jobs_total", "counter", "Jobs accepted.", NULL},
     [M_RECONNECTS] = {"opt_tunnel_reconnects_total", "counter",
-        "Sessions lost or attempts failed since the tunnel started."},
+        "Sessions lost or attempts failed since the tunnel started.", NULL},
     [M_CONFIG_PENDING] = {"opt_tunnel_config_pending", "gauge",
         "Whether the tunnel runs an older configuration than its files "
-        "(1) or not (0)."},
+        "(1) or not (0).",
+        NULL},
     [M_CHANNEL_ACTIVE] = {"opt_tunnel_channel_active", "gauge",
-        "Jobs running on the channel."},
+        "Jobs running on the channel.", NULL},
     [M_CHANNEL_JOBS] = {"opt_tunnel_channel_jobs_total", "counter",
-        "Jobs accepted on the channel."},
+        "Jobs accepted on the channel.", NULL},
     [M_CHANNEL_BYTES] = {"opt_tunnel_channel_bytes_total", "counter",
-        "Print data bytes of the channel, by direction."},
+        "Print data bytes of the channel, by direction.", "direction"},
     [M_CHANNEL_REACHABLE] = {"opt_tunnel_channel_reachable", "gauge",
-        "The last probe of the printer: 1 reachable, 0 not."},
+        "The last probe of the printer: 1 reachable, 0 not.", NULL},
+    [M_SPOOL_JOBS] = {"opt_tunnel_channel_spool_jobs", "gauge",
+        "Jobs in the spool of a spool-mode channel: queued (sending "
+        "included) or failed.",
+        "state"},
+    [M_SPOOL_BYTES] = {"opt_tunnel_channel_spool_bytes", "gauge",
+        "Bytes of the jobs queued in the spool of a spool-mode channel.", NULL},
+    [M_SPOOL_OLDEST] = {"opt_tunnel_channel_spool_oldest_seconds", "gauge",
+        "How long the oldest queued job of a spool-mode channel has "
+        "waited, 0 when none waits.",
+        NULL},
 };
 
-/* One line: NAME{site="SITE"[,channel="ID"][,direction="DIR"]} VALUE */
+/* One line: NAME{site="SITE"[,channel="ID"][,LABEL="VAL"]} VALUE */
 static void
 prom_sample(FILE *f, int m, const char *site, const struct opt_state_channel *c,
-    const char *dir, unsigned long long value)
+    const char *val, unsigned long long value)
 {
 	fprintf(f, "%s{site=\"%s\"", metrics[m].name, site);
 	if (c != NULL)
 		fprintf(f, ",channel=\"%d\"", c->id);
-	if (dir != NULL)
-		fprintf(f, ",direction=\"%s\"", dir);
+	if (val != NULL)
+		fprintf(f, ",%s=\"%s\"", metrics[m].label, val);
 	fprintf(f, "} %llu\n", value);
+}
+
+/* A spool that cannot be read has no samples: its figures are unknown. */
+static void
+prom_spool(FILE *f, int m, const char *site, const struct opt_state_channel *c,
+    const struct spool_view *v)
+{
+	if (v->state != SPOOL_READ)
+		return;
+	switch (m) {
+	case M_SPOOL_JOBS:
+		prom_sample(f, m, site, c, "queued", v->s.queued);
+		prom_sample(f, m, site, c, "failed", v->s.failed);
+		break;
+	case M_SPOOL_BYTES:
+		prom_sample(f, m, site, c, NULL, v->s.bytes);
+		break;
+	case M_SPOOL_OLDEST:
+		prom_sample(f, m, site, c, NULL,
+		    (unsigned long long)waited(&v->s));
+		break;
+	}
 }
 
 static void
 prom_channel(FILE *f, int m, const char *site,
-    const struct opt_state_channel *c)
+    const struct opt_state_channel *c, const struct spool_view *v)
 {
+	if (m >= M_SPOOL_JOBS) {
+		prom_spool(f, m, site, c, v);
+		return;
+	}
 	switch (m) {
 	case M_CHANNEL_ACTIVE:
 		prom_sample(f, m, site, c, NULL, c->active);
@@ -364,14 +582,15 @@ prom_channel(FILE *f, int m, const char *site,
 
 /* The lines of metric m for one site, or for each of its channels. */
 static void
-prom_site(FILE *f, int m, const struct opt_state *s)
+prom_site(FILE *f, int m, const struct opt_state *s,
+    const struct spool_view *sv)
 {
 	size_t k;
 	int t;
 
 	if (m >= M_CHANNEL_ACTIVE) {
 		for (k = 0; k < s->nchannels; k++)
-			prom_channel(f, m, s->site, &s->channels[k]);
+			prom_channel(f, m, s->site, &s->channels[k], &sv[k]);
 		return;
 	}
 	switch (m) {
@@ -380,8 +599,7 @@ prom_site(FILE *f, int m, const struct opt_state *s)
 		break;
 	case M_STATE:
 		for (t = OPT_TS_CONNECTING; t <= OPT_TS_STALE; t++)
-			fprintf(f, "%s{site=\"%s\",state=\"%s\"} %d\n",
-			    metrics[m].name, s->site,
+			prom_sample(f, m, s->site, NULL,
 			    opt_tstate_name((enum opt_tstate)t),
 			    (int)s->state == t);
 		break;
@@ -408,7 +626,8 @@ prom_site(FILE *f, int m, const struct opt_state *s)
 
 /* node_exporter's textfile format; site ids need no label escaping. */
 static void
-prometheus(FILE *f, const struct opt_state *v, size_t n)
+prometheus(FILE *f, const struct opt_state *v, struct spool_view *const *sv,
+    size_t n)
 {
 	size_t i;
 	int m;
@@ -417,7 +636,7 @@ prometheus(FILE *f, const struct opt_state *v, size_t n)
 		fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", metrics[m].name,
 		    metrics[m].help, metrics[m].name, metrics[m].type);
 		for (i = 0; i < n; i++)
-			prom_site(f, m, &v[i]);
+			prom_site(f, m, &v[i], sv[i]);
 	}
 }
 
@@ -454,6 +673,69 @@ note(char *buf, size_t len, int *worst, int level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf + n, len - n, fmt, ap);
 	va_end(ap);
+}
+
+/*
+ * The spools of a site's spool-mode channels: CRITICAL for a job that
+ * failed, WARNING for one queued longer than the site's spool_warn_age,
+ * UNKNOWN for a spool that cannot be read.  The tunnel need not run:
+ * its jobs wait all the same.
+ */
+static void
+spool_check(char *msg, size_t len, int *worst, const struct opt_state *s)
+{
+	const struct opt_defaults *d;
+	char age[32], limit[32];
+	struct spool_view *v;
+	struct opt_site site;
+	struct opt_error e;
+	size_t k;
+
+	for (k = 0; k < s->nchannels; k++)
+		if (strcmp(mode_of(&s->channels[k]), "spool") == 0)
+			break;
+	if (k == s->nchannels)
+		return;
+	if ((d = defaults(&e)) == NULL ||
+	    opt_site_load(&cli.paths, d, s->site, &site, &e) == -1) {
+		note(msg, len, worst, CHECK_UNKNOWN, "%s: %s", s->site, e.text);
+		return;
+	}
+	if ((v = calloc(s->nchannels, sizeof(*v))) == NULL) {
+		note(msg, len, worst, CHECK_UNKNOWN, "%s: out of memory",
+		    s->site);
+		return;
+	}
+	spool_views(s, (long long)time(NULL) - site.spool_warn_age, v);
+	human_age(limit, sizeof(limit), site.spool_warn_age);
+	for (k = 0; k < s->nchannels; k++) {
+		const struct opt_spoolstat *f = &v[k].s;
+		int id = s->channels[k].id;
+
+		if (v[k].state == SPOOL_UNREADABLE)
+			note(msg, len, worst, CHECK_UNKNOWN,
+			    "%s channel %d: %s", s->site, id, v[k].e.text);
+		if (v[k].state != SPOOL_READ)
+			continue;
+		if (f->failed > 0) {
+			human_age(age, sizeof(age),
+			    (long long)time(NULL) - f->oldest_failed);
+			note(msg, len, worst, CHECK_CRITICAL,
+			    "%s channel %d: %llu job%s failed (the oldest "
+			    "accepted %s ago)",
+			    s->site, id, f->failed, f->failed == 1 ? "" : "s",
+			    age);
+		}
+		if (f->late > 0) {
+			human_age(age, sizeof(age), waited(f));
+			note(msg, len, worst, CHECK_WARNING,
+			    "%s channel %d: %llu job%s waiting longer than %s "
+			    "(the oldest for %s)",
+			    s->site, id, f->late, f->late == 1 ? "" : "s",
+			    limit, age);
+		}
+	}
+	free(v);
 }
 
 /*
@@ -532,8 +814,10 @@ check(char **sites, size_t n, int timeout_ms)
 	for (i = 0; i < n; i++) {
 		const struct opt_state *s = &st[i];
 
-		if ((int)s->state >= OPT_TS_STOPPED + 100)
+		if ((int)s->state >= OPT_TS_STOPPED + 100) {
+			spool_check(msg, sizeof(msg), &worst, s);
 			continue;
+		}
 		site_error(why, sizeof(why), s);
 		if (s->state != OPT_TS_STALE &&
 		    opt_tunnel_config_pending(&cli.paths, s->site, s))
@@ -553,15 +837,18 @@ check(char **sites, size_t n, int timeout_ms)
 			note(msg, sizeof(msg), &worst, CHECK_CRITICAL,
 			    "%s %s%s%s", s->site, opt_tstate_name(s->state),
 			    s->age > 0 ? ": " : "", s->age > 0 ? why : "");
-			continue;
+			break;
 		case OPT_TS_UP:
 			break;
 		default:
 			note(msg, sizeof(msg), &worst, CHECK_WARNING,
 			    "%s %s%s%s", s->site, opt_tstate_name(s->state),
 			    why[0] ? ": " : "", why);
-			continue;
+			break;
 		}
+		spool_check(msg, sizeof(msg), &worst, s);
+		if (s->state != OPT_TS_UP)
+			continue;
 		up++;
 		if (asked[i]) {
 			note(msg, sizeof(msg), &worst, CHECK_UNKNOWN,
@@ -631,6 +918,7 @@ main(int argc, char **argv)
 {
 	bool channels = false, checking = false, prom = false, timeout = false;
 	struct opt_table sites_t, chans_t;
+	struct spool_view **sv;
 	struct opt_json json;
 	struct opt_state *st;
 	const char *errstr;
@@ -683,25 +971,34 @@ main(int argc, char **argv)
 		return cli_flush(&cli, status);
 	}
 
-	if ((st = calloc(n + 1, sizeof(*st))) == NULL)
+	if ((st = calloc(n + 1, sizeof(*st))) == NULL ||
+	    (sv = calloc(n + 1, sizeof(*sv))) == NULL)
 		return EX_OSERR;
 	status = EX_OK;
 	for (i = 0; i < n; i++) {
 		struct opt_error e;
+		int r;
 
 		if (opt_tunnel_status(&cli.paths, sites[i], true, &st[i], &e) ==
 		    -1) {
 			cli_warn(&cli, sites[i], &e);
 			status = status ? status : e.status;
 		}
+		if ((sv[i] = calloc(st[i].nchannels + 1, sizeof(*sv[i]))) ==
+		    NULL)
+			return EX_OSERR;
+		if (!spool_views(&st[i], 0, sv[i])) {
+			r = spool_warn(&st[i], sv[i]);
+			status = status ? status : r;
+		}
 	}
 	if (prom) {
-		prometheus(stdout, st, n);
+		prometheus(stdout, st, sv, n);
 	} else if (cli.format == OPT_FMT_JSON) {
 		opt_json_init(&json, stdout);
 		opt_json_open(&json, NULL, '[');
 		for (i = 0; i < n; i++)
-			json_site(&json, &st[i]);
+			json_site(&json, &st[i], sv[i]);
 		opt_json_close(&json);
 	} else {
 		opt_table_init(&sites_t, site_cols,
@@ -709,7 +1006,8 @@ main(int argc, char **argv)
 		opt_table_init(&chans_t, channel_cols,
 		    sizeof(channel_cols) / sizeof(channel_cols[0]));
 		for (i = 0; i < n; i++)
-			text_rows(&sites_t, channels ? &chans_t : NULL, &st[i]);
+			text_rows(&sites_t, channels ? &chans_t : NULL, &st[i],
+			    sv[i]);
 		if (channels && cli.format == OPT_FMT_TSV) {
 			tsv_tagged(&sites_t, "site");
 			tsv_tagged(&chans_t, "channel");
@@ -725,9 +1023,12 @@ main(int argc, char **argv)
 		opt_table_free(&sites_t);
 		opt_table_free(&chans_t);
 	}
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		opt_state_free(&st[i]);
+		free(sv[i]);
+	}
 	free(st);
+	free(sv);
 	cli_sites_free(argc, sites, n);
 	return cli_flush(&cli, status);
 }

@@ -91,6 +91,8 @@ opt_tunnel_status(const struct opt_paths *p, const char *site, bool channels,
 		c->listen = cs.v[i].listen;
 		strlcpy(c->printer, cs.v[i].printer, sizeof(c->printer));
 		c->printer_port = cs.v[i].printer_port;
+		strlcpy(c->mode, opt_channel_mode_name(cs.v[i].mode),
+		    sizeof(c->mode));
 		strlcpy(c->probe, "unknown", sizeof(c->probe));
 	}
 	if (st->channels != NULL)

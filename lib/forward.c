@@ -1,4 +1,3 @@
-#define _GNU_SOURCE /* accept4 */
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -34,17 +33,6 @@ unsigned
 opt_forward_load(const struct opt_listener *l)
 {
 	return l->active + l->abandoned;
-}
-
-/* A reset, not a clean close: the spooler must retry, not believe the
- * job printed. */
-static void
-reset_client(int fd)
-{
-	struct linger lin = {1, 0};
-
-	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lin, sizeof(lin));
-	close(fd);
 }
 
 static void
@@ -99,9 +87,9 @@ drop_job(struct opt_forward *f, struct opt_job *j, const char *event)
 	long long ms = opt_clock_ms() - j->start_ms;
 
 	unlink_job(f, j);
-	if (j->fd != -1) {
+	if (j->on_end == NULL && j->fd != -1) {
 		if (j->failed)
-			reset_client(j->fd);
+			opt_client_reset(j->fd);
 		else
 			close(j->fd);
 	}
@@ -114,12 +102,16 @@ drop_job(struct opt_forward *f, struct opt_job *j, const char *event)
 			j->l->last_error[0] = '\0';
 	}
 	f->active--;
-	opt_log(f->log, j->failed ? OPT_LOG_WARN : OPT_LOG_INFO, event,
-	    "channel=%d peer=%s bytes_up=%llu bytes_down=%llu wire_up=%llu "
-	    "wire_down=%llu ms=%lld%s%s",
-	    j->channel_id, j->peer, j->bytes_up, j->bytes_down, j->wire_up,
-	    job_wire_down(f, j), ms, j->failed ? " error=" : "",
-	    j->failed ? opt_log_quote(why, sizeof(why), j->why) : "");
+	if (j->on_end != NULL)
+		j->on_end(j->arg, j, job_wire_down(f, j), ms);
+	else
+		opt_log(f->log, j->failed ? OPT_LOG_WARN : OPT_LOG_INFO, event,
+		    "channel=%d peer=%s bytes_up=%llu bytes_down=%llu "
+		    "wire_up=%llu wire_down=%llu ms=%lld%s%s",
+		    j->channel_id, j->peer, j->bytes_up, j->bytes_down,
+		    j->wire_up, job_wire_down(f, j), ms,
+		    j->failed ? " error=" : "",
+		    j->failed ? opt_log_quote(why, sizeof(why), j->why) : "");
 	f->dirty = true;
 	free(j->up);
 	free(j->down);
@@ -136,8 +128,8 @@ end_event(const struct opt_job *j)
 static void
 close_job(struct opt_forward *f, struct opt_job *j)
 {
-	if (j->fd != -1 && j->failed) {
-		reset_client(j->fd);
+	if (j->on_end == NULL && j->fd != -1 && j->failed) {
+		opt_client_reset(j->fd);
 		j->fd = -1;
 	}
 	if (j->ch == NULL) {
@@ -149,7 +141,8 @@ close_job(struct opt_forward *f, struct opt_job *j)
 }
 
 static struct opt_job *
-new_job(struct opt_forward *f, struct opt_listener *l, int fd, const char *peer)
+new_job(struct opt_forward *f, struct opt_listener *l, int fd, const char *peer,
+    opt_job_end_fn *on_end, void *arg)
 {
 	struct opt_job *j = calloc(1, sizeof(*j)), **pp;
 
@@ -164,6 +157,8 @@ new_job(struct opt_forward *f, struct opt_listener *l, int fd, const char *peer)
 	j->l = l;
 	j->channel_id = l->conf.id;
 	j->fd = fd;
+	j->on_end = on_end;
+	j->arg = arg;
 	strlcpy(j->printer, l->conf.printer, sizeof(j->printer));
 	j->printer_port = l->conf.printer_port;
 	j->start_ms = opt_clock_ms();
@@ -183,59 +178,38 @@ new_job(struct opt_forward *f, struct opt_listener *l, int fd, const char *peer)
 }
 
 /*
- * Takes the clients waiting on a channel's port, up to its job limits.
- * At a limit, or out of descriptors, the listener leaves poll and the
- * rest wait in the kernel's backlog.
+ * A delivery from the spool: fd is the job's data file, read from its
+ * start; on_end is told how the job ended (and owns fd).  NULL when out
+ * of memory.
  */
+struct opt_job *
+opt_forward_deliver(struct opt_forward *f, struct opt_listener *l, int fd,
+    const char *peer, opt_job_end_fn *on_end, void *arg)
+{
+	return new_job(f, l, fd, peer, on_end, arg);
+}
+
+/* Takes the clients waiting on a channel's port, up to the job limits
+ * (opt_listener_take): the channel's, and the site's, of which others
+ * are taken by spool intakes. */
 void
 opt_forward_accept(struct opt_forward *f, struct opt_listener *l,
-    const struct opt_allow *allow, unsigned site_max, long long now)
+    const struct opt_allow *allow, unsigned others, unsigned site_max,
+    long long now)
 {
-	struct sockaddr_storage ss;
 	char peer[64], q[80];
-	int i;
+	int i, fd;
 
 	for (i = 0; i < 16; i++) {
-		socklen_t len = sizeof(ss);
-		enum opt_pause limit = opt_job_limit(opt_forward_load(l),
-		    (unsigned)l->conf.max_jobs, f->active, site_max);
-		int fd;
-
-		if (limit != OPT_PAUSE_NONE) {
-			opt_listener_pause(l, limit, now, f->log);
+		if ((fd = opt_listener_take(l, allow, f->active + others,
+		         site_max, now, f->log, peer, sizeof(peer))) == -1)
 			return;
-		}
-		fd = accept4(l->fd, (struct sockaddr *)&ss, &len,
-		    SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd == -1) {
-			if (errno == EMFILE || errno == ENFILE ||
-			    errno == ENOBUFS || errno == ENOMEM)
-				opt_listener_pause(l, OPT_PAUSE_FD, now,
-				    f->log);
-			else if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				opt_listener_resume(l);
-				opt_listener_drained(l, f->log);
-			}
-			return;
-		}
-		if (l->paused == OPT_PAUSE_FD)
-			opt_listener_resume(l);
-		opt_peer_text(&ss, peer, sizeof(peer));
 		opt_log_quote(q, sizeof(q), peer);
-		if (!opt_allow_match(allow, &ss)) {
-			opt_log(f->log, OPT_LOG_WARN, "refused",
-			    "channel=%d peer=%s reason=not-allowed", l->conf.id,
-			    q);
-			reset_client(fd);
-			continue;
-		}
-		if (new_job(f, l, fd, peer) == NULL) {
+		if (new_job(f, l, fd, peer, NULL, NULL) == NULL) {
 			opt_log(f->log, OPT_LOG_ERROR, "refused",
 			    "channel=%d peer=%s reason=out-of-memory",
 			    l->conf.id, q);
-			reset_client(fd);
+			opt_client_reset(fd);
 			continue;
 		}
 		opt_log(f->log, OPT_LOG_INFO, "job-start", "channel=%d peer=%s",
@@ -335,7 +309,9 @@ pump_up(struct opt_forward *f, struct opt_job *j)
 		} else if (n == 0) {
 			j->client_eof = true;
 		} else if (errno != EAGAIN && errno != EINTR) {
-			fail_job(j, "client connection aborted");
+			fail_job(j,
+			    j->on_end != NULL ? "cannot read the spooled job"
+			                      : "client connection aborted");
 			close_job(f, j);
 			return 1;
 		}
@@ -423,6 +399,15 @@ pump_down(struct opt_forward *f, struct opt_job *j, long long now)
 			return -1;
 		j->chan_eof = true;
 	}
+	if (j->on_end != NULL) { /* a delivery: the reply is kept, not sent */
+		size_t take = j->down_len - j->down_off;
+
+		if (take > sizeof(j->reply) - j->reply_len)
+			take = sizeof(j->reply) - j->reply_len;
+		memcpy(j->reply + j->reply_len, j->down + j->down_off, take);
+		j->reply_len += take;
+		j->down_off = j->down_len;
+	}
 	while (j->down_off < j->down_len) {
 		n = send(j->fd, j->down + j->down_off,
 		    j->down_len - j->down_off, MSG_NOSIGNAL);
@@ -447,7 +432,7 @@ pump_down(struct opt_forward *f, struct opt_job *j, long long now)
 			close_job(f, j);
 			return 1;
 		}
-		if (!j->client_shut) {
+		if (!j->client_shut && j->on_end == NULL) {
 			shutdown(j->fd, SHUT_WR);
 			j->client_shut = true;
 		}
@@ -637,7 +622,9 @@ work_pending(struct opt_forward *f, long long now)
 
 		if (j->phase != OPT_JOB_RUNNING)
 			continue;
-		if (j->up_off < j->up_len &&
+		/* A data file is always readable: no poll() says so. */
+		if ((j->up_off < j->up_len ||
+		        (j->on_end != NULL && !j->client_eof)) &&
 		    opt_session_pending(f->s) < opt_session_high(f->s) &&
 		    libssh2_channel_window_write_ex(j->ch, NULL) > 0)
 			return true;
@@ -648,6 +635,18 @@ work_pending(struct opt_forward *f, long long now)
 		if (avail > 0)
 			return true;
 	}
+	return false;
+}
+
+/* A job that came after the pass (a delivery, say) waits for its open. */
+static bool
+queued_jobs(const struct opt_forward *f)
+{
+	const struct opt_job *j;
+
+	for (j = f->jobs; j != NULL; j = j->next)
+		if (j->phase == OPT_JOB_QUEUED)
+			return true;
 	return false;
 }
 
@@ -670,7 +669,7 @@ opt_forward_wake(struct opt_forward *f, long long now)
 	long long ms = -1;
 	const struct opt_abandoned *a;
 
-	if (work_pending(f, now))
+	if (work_pending(f, now) || (f->opening == NULL && queued_jobs(f)))
 		return 0;
 	/* A channel open's or close's answer read by another channel's
 	 * call waits inside libssh2, with nothing left to poll for. */
@@ -700,7 +699,7 @@ opt_forward_pollfds(struct opt_forward *f, struct pollfd *pfd, size_t cap)
 		/* Once its side is shut, a client's socket hangs up: it
 		 * would wake every poll() until the job ends. */
 		if (n == cap || j->fd == -1 || j->phase != OPT_JOB_RUNNING ||
-		    j->client_shut)
+		    j->client_shut || j->on_end != NULL)
 			continue;
 		if (!j->client_eof && j->up_len < UP_BUF)
 			ev |= POLLIN;
@@ -753,8 +752,10 @@ opt_forward_drop_all(struct opt_forward *f, const char *why, const char *event)
 	while ((j = f->jobs) != NULL) {
 		bool done = j->phase == OPT_JOB_CLOSING && !j->failed;
 
-		if (!done)
+		if (!done) {
 			fail_job(j, why);
+			j->session_lost = true;
+		}
 		j->ch = NULL;
 		drop_job(f, j, done ? "job-done" : event);
 	}

@@ -31,6 +31,14 @@ enum opt_job_phase {
 	OPT_JOB_CLOSING, /* channel close sent, waiting for the peer's */
 };
 
+struct opt_job;
+/* A job that is a delivery from the spool (deliver.c): its source is
+ * the job's data file, what the printer says goes to reply, and at its
+ * end this is called instead of a client being closed.  wire_down is
+ * the job's share of the wire bytes down, ms how long it ran. */
+typedef void opt_job_end_fn(void *, const struct opt_job *,
+    unsigned long long wire_down, long long ms);
+
 struct opt_job {
 	struct opt_job *next;
 	struct opt_listener *l; /* NULL once its channel is removed */
@@ -51,6 +59,11 @@ struct opt_job {
 	/* the session's down counters when it began, see job_wire_down() */
 	unsigned long long wire_down0, payload_down0;
 	long long start_ms, close_ms;
+	opt_job_end_fn *on_end; /* NULL: fd is a client */
+	void *arg;
+	bool session_lost; /* ended because the session did */
+	char reply[80]; /* the printer's first bytes, deliveries only */
+	size_t reply_len;
 };
 
 /* A channel whose close never completed, left to the session. */
@@ -79,8 +92,10 @@ struct opt_forward {
 void opt_forward_init(struct opt_forward *, struct opt_session *,
     struct opt_shaper *, struct opt_log *);
 unsigned opt_forward_load(const struct opt_listener *);
+struct opt_job *opt_forward_deliver(struct opt_forward *, struct opt_listener *,
+    int, const char *, opt_job_end_fn *, void *);
 void opt_forward_accept(struct opt_forward *, struct opt_listener *,
-    const struct opt_allow *, unsigned, long long);
+    const struct opt_allow *, unsigned, unsigned, long long);
 int opt_forward_pass(struct opt_forward *, long long);
 long long opt_forward_wake(struct opt_forward *, long long);
 size_t opt_forward_pollfds(struct opt_forward *, struct pollfd *, size_t);

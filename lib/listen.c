@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* accept4 */
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
@@ -177,6 +178,68 @@ opt_listener_drained(struct opt_listener *l, struct opt_log *log)
 	l->episode = false;
 	opt_log(log, OPT_LOG_INFO, "accept-resumed", "channel=%d active=%u",
 	    l->conf.id, l->active);
+}
+
+/* A reset, not a clean close: the spooler must retry, not believe the
+ * job printed. */
+void
+opt_client_reset(int fd)
+{
+	struct linger lin = {1, 0};
+
+	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lin, sizeof(lin));
+	close(fd);
+}
+
+/*
+ * The next client waiting on the channel's port that allow lets in
+ * (others get a reset), or -1: the channel or the site (site_active
+ * jobs) is at its job limit or the process out of descriptors (the
+ * listener leaves poll and the rest wait in the kernel's backlog), or
+ * nobody waits.
+ */
+int
+opt_listener_take(struct opt_listener *l, const struct opt_allow *allow,
+    unsigned site_active, unsigned site_max, long long now, struct opt_log *log,
+    char *peer, size_t len)
+{
+	struct sockaddr_storage ss;
+	char q[80];
+
+	for (;;) {
+		socklen_t sslen = sizeof(ss);
+		enum opt_pause limit = opt_job_limit(l->active + l->abandoned,
+		    (unsigned)l->conf.max_jobs, site_active, site_max);
+		int fd;
+
+		if (limit != OPT_PAUSE_NONE) {
+			opt_listener_pause(l, limit, now, log);
+			return -1;
+		}
+		fd = accept4(l->fd, (struct sockaddr *)&ss, &sslen,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM)
+				opt_listener_pause(l, OPT_PAUSE_FD, now, log);
+			else if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				opt_listener_resume(l);
+				opt_listener_drained(l, log);
+			}
+			return -1;
+		}
+		if (l->paused == OPT_PAUSE_FD)
+			opt_listener_resume(l);
+		opt_peer_text(&ss, peer, len);
+		if (opt_allow_match(allow, &ss))
+			return fd;
+		opt_log(log, OPT_LOG_WARN, "refused",
+		    "channel=%d peer=%s reason=not-allowed", l->conf.id,
+		    opt_log_quote(q, sizeof(q), peer));
+		opt_client_reset(fd);
+	}
 }
 
 /* Whether one more job may start: the channel's bound, then the site's. */

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 
+#include "allow.h"
 #include "channel.h"
 #include "error.h"
 #include "log.h"
@@ -60,6 +61,9 @@ void opt_listener_pause(struct opt_listener *, enum opt_pause, long long,
     struct opt_log *);
 void opt_listener_resume(struct opt_listener *);
 void opt_listener_drained(struct opt_listener *, struct opt_log *);
+int opt_listener_take(struct opt_listener *, const struct opt_allow *, unsigned,
+    unsigned, long long, struct opt_log *, char *, size_t);
+void opt_client_reset(int);
 enum opt_pause opt_job_limit(unsigned, unsigned, unsigned, unsigned);
 enum opt_listen_change opt_listen_diff(const struct opt_channel *,
     const struct opt_channel *, bool);

@@ -4,6 +4,7 @@
  * its data file, which a delivery holds; every move takes the .job
  * first and the .data after it (spool.h says why).
  */
+#define _GNU_SOURCE /* sync_file_range */
 #include <sys/file.h>
 #include <sys/stat.h>
 
@@ -17,6 +18,8 @@
 
 #include "spool.h"
 #include "spoolfile.h"
+
+#define SYNC_STEP (1024 * 1024)
 
 int
 opt_spool_intake_begin(struct opt_spool *s, int channel, const char *peer,
@@ -64,6 +67,14 @@ opt_spool_intake_write(struct opt_spool_intake *in, const void *p, size_t n,
 		return opt_error_errno(e, EX_IOERR,
 		    "%s: cannot store job %010llu", in->dir, in->job.id);
 	SHA256Update(&in->sha, p, n);
+	/* Each MiB is on its way to the disk as soon as it is whole, so
+	 * that the fsync of the commit has little left to wait for. */
+	if ((in->job.bytes + (long long)n) / SYNC_STEP >
+	    in->job.bytes / SYNC_STEP)
+		(void)sync_file_range(in->fd,
+		    (in->job.bytes + (long long)n) / SYNC_STEP * SYNC_STEP -
+		        SYNC_STEP,
+		    SYNC_STEP, SYNC_FILE_RANGE_WRITE);
 	in->job.bytes += (long long)n;
 	s->used += (long long)n;
 	s->pending += (long long)n;

@@ -3,9 +3,11 @@
  * arrive through a signalfd; the session socket, the probe session's,
  * the listen sockets and every job's client socket are polled together,
  * and nothing in the loop blocks.  The parts: session.c (the SSH
- * connection), forward.c (jobs), probe.c (printer probes), listen.c
- * (the channels' ports); this file runs them, reloads the site's files
- * on SIGHUP, drains on SIGTERM and writes the state file.
+ * connection), forward.c (jobs), intake.c and deliver.c (spool
+ * channels), probe.c (printer probes), listen.c (the channels' ports);
+ * this file runs them and drains on SIGTERM; tunnelconf.c reads the
+ * site's files, at start and on SIGHUP, tunnelstate.c writes the state
+ * file.
  *
  * Reads are session-wide: a read on one channel may queue another
  * channel's data inside libssh2, so the loop does not sleep while any
@@ -27,248 +29,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "allow.h"
-#include "channel.h"
 #include "clock.h"
-#include "conf.h"
-#include "defaults.h"
-#include "forward.h"
 #include "generation.h"
-#include "listen.h"
-#include "log.h"
-#include "probe.h"
-#include "session.h"
-#include "site.h"
-#include "ssh.h"
-#include "state.h"
-#include "throttle.h"
-#include "tunnel.h"
+#include "tunnelint.h"
 
 #define DRAIN_MS 30000
-#define STATE_EVERY_MS 1000
-#define STATE_HEARTBEAT_MS (OPT_STATE_INTERVAL * 1000 - 250)
 /* The first descriptors polled: signals, the session, the probes. */
 #define PFD_SIG 0
 #define PFD_SESSION 1
 #define PFD_PROBE 2
 #define PFD_FIXED 3
-
-struct opt_tunnel {
-	struct opt_tunnel_opts opts;
-	struct opt_paths paths;
-	char site_id[OPT_SITE_ID_MAX + 1];
-	struct opt_defaults defaults;
-	struct opt_site site;
-	struct opt_allow allow;
-	struct opt_throttle throttle;
-	struct opt_shaper shaper;
-	struct opt_log log;
-	int log_fd;
-	char state_path[PATH_MAX];
-	char known_hosts[PATH_MAX];
-	char pinned_fp[OPT_FP_MAX]; /* accept-new, known_hosts read-only */
-	int sigfd;
-
-	struct opt_listener *listeners;
-	struct opt_session session;
-	struct opt_forward fwd;
-	struct opt_prober prober;
-	struct opt_backoff backoff;
-	long long retry_at;
-	unsigned reloads; /* listener pointers of a pass are stale after one */
-	unsigned prev_active;
-
-	bool draining;
-	long long drain_deadline;
-	bool probe_pending;
-
-	struct opt_state st;
-	long long state_written;
-	bool state_failing; /* logged once, until a write succeeds */
-	unsigned long long written_up, written_down;
-	long long rate_at[5]; /* wire counters a second apart, for rates */
-	unsigned long long rate_up[5], rate_down[5];
-	unsigned rate_i;
-
-	struct pollfd *pfd;
-	struct opt_listener **polled; /* npolled, in pfd from PFD_FIXED */
-	size_t npolled;
-	size_t cap;
-};
-
-/* --- state ------------------------------------------------------------ */
-
-/*
- * Wire rates over the last few seconds: a sample of the counters each
- * second (state writes come at least that often while anything moves).
- */
-static void
-measure_rates(struct opt_tunnel *t)
-{
-	long long now = opt_clock_ms();
-	unsigned last = (t->rate_i + 4) % 5, old = t->rate_i;
-	long long span;
-
-	if (t->rate_at[last] == 0 || now - t->rate_at[last] >= 1000) {
-		t->rate_at[t->rate_i] = now;
-		t->rate_up[t->rate_i] = t->st.wire_up;
-		t->rate_down[t->rate_i] = t->st.wire_down;
-		t->rate_i = (t->rate_i + 1) % 5;
-		old = t->rate_i;
-	}
-	if (t->rate_at[old] == 0)
-		old = 0;
-	span = now - t->rate_at[old];
-	if (span < 500) {
-		t->st.rate_up = t->st.rate_down = 0;
-		return;
-	}
-	t->st.rate_up =
-	    (t->st.wire_up - t->rate_up[old]) * 1000 / (unsigned long long)span;
-	t->st.rate_down = (t->st.wire_down - t->rate_down[old]) * 1000 /
-	    (unsigned long long)span;
-}
-
-static void
-write_state(struct opt_tunnel *t)
-{
-	struct opt_state_channel *cs = NULL;
-	struct opt_listener *l;
-	struct opt_error e;
-	char q[OPT_ERROR_MAX + 8];
-	size_t n = opt_listeners_count(t->listeners), i = 0;
-
-	if (n > 0 && (cs = calloc(n, sizeof(*cs))) == NULL)
-		return;
-	for (l = t->listeners; l != NULL; l = l->next, i++) {
-		cs[i].id = l->conf.id;
-		cs[i].listen = l->conf.listen;
-		strlcpy(cs[i].printer, l->conf.printer, sizeof(cs[i].printer));
-		cs[i].printer_port = l->conf.printer_port;
-		strlcpy(cs[i].mode, opt_channel_mode_name(l->conf.mode),
-		    sizeof(cs[i].mode));
-		cs[i].active = l->active;
-		cs[i].jobs = l->jobs;
-		cs[i].bytes_up = l->bytes_up;
-		cs[i].bytes_down = l->bytes_down;
-		strlcpy(cs[i].probe, l->probe, sizeof(cs[i].probe));
-		cs[i].probe_at = l->probe_at;
-		strlcpy(cs[i].last_error, l->last_error,
-		    sizeof(cs[i].last_error));
-	}
-	t->st.wire_up = t->session.wire_up;
-	t->st.wire_down = t->session.wire_down;
-	t->st.payload_up = t->fwd.payload_up;
-	t->st.payload_down = t->fwd.payload_down;
-	t->st.jobs = t->fwd.jobs_total;
-	t->st.channels = cs;
-	t->st.nchannels = n;
-	t->st.updated = time(NULL);
-	t->st.has_throttle = true;
-	t->st.throttle_on = t->throttle.enabled;
-	t->st.throttle_up = (unsigned long long)t->throttle.up;
-	t->st.throttle_down = (unsigned long long)t->throttle.down;
-	measure_rates(t);
-	if (opt_state_write(t->opts.run_fd, t->state_path, &t->st, &e) == -1) {
-		if (!t->state_failing)
-			opt_log(&t->log, OPT_LOG_WARN, "state-write-failed",
-			    "error=%s", opt_log_quote(q, sizeof(q), e.text));
-		t->state_failing = true;
-	} else if (t->state_failing) {
-		opt_log(&t->log, OPT_LOG_INFO, "state-write-recovered",
-		    "path=%s", opt_log_quote(q, sizeof(q), t->state_path));
-		t->state_failing = false;
-	}
-	free(cs);
-	t->st.channels = NULL;
-	t->st.nchannels = 0;
-	t->state_written = opt_clock_ms();
-	t->written_up = t->st.wire_up;
-	t->written_down = t->st.wire_down;
-	t->fwd.dirty = false;
-}
-
-/* A transition: written at once, and shown in the process title. */
-static void
-set_state(struct opt_tunnel *t, enum opt_tstate s, const char *error)
-{
-	if (t->st.state != s)
-		t->st.since = time(NULL);
-	t->st.state = s;
-	if (error != NULL)
-		opt_state_text(t->st.last_error, sizeof(t->st.last_error),
-		    error);
-	if (t->opts.on_state != NULL)
-		t->opts.on_state(t->opts.arg, t->site_id, opt_tstate_name(s),
-		    opt_listeners_count(t->listeners));
-	write_state(t);
-}
-
-/* Due once a second while anything moved, but not while a channel
- * open is in flight (it would sit between a job's connect and its
- * first byte); and in every phase, idle or not, within the interval
- * the file promises, so that a file that ages says the tunnel is stuck
- * or cannot write it. */
-static void
-maybe_write_state(struct opt_tunnel *t, long long now)
-{
-	long long age = now - t->state_written;
-
-	if (age >= STATE_HEARTBEAT_MS ||
-	    (age >= STATE_EVERY_MS && t->fwd.opening == NULL &&
-	        (t->fwd.dirty || t->session.wire_up != t->written_up ||
-	            t->session.wire_down != t->written_down || t->st.rate_up ||
-	            t->st.rate_down)))
-		write_state(t);
-}
-
-/* --- configuration ---------------------------------------------------- */
-
-/* The generation of the site's files now, "" if it cannot be known. */
-static void
-generation(struct opt_tunnel *t, char *out)
-{
-	if (opt_generation_of(&t->paths, t->site_id, out, OPT_GENERATION_MAX,
-	        NULL) == -1)
-		out[0] = '\0';
-}
-
-static int
-load_config(struct opt_tunnel *t, struct opt_site *site,
-    struct opt_allow *allow, struct opt_channels *cs, struct opt_throttle *th,
-    struct opt_error *e)
-{
-	if (opt_defaults_load(&t->paths, &t->defaults, e) == -1 ||
-	    opt_site_load(&t->paths, &t->defaults, t->site_id, site, e) == -1 ||
-	    opt_allow_parse(allow, site, e) == -1 ||
-	    opt_channels_load(&t->paths, t->site_id, cs, e) == -1)
-		return -1;
-	if (opt_throttle_load(&t->paths, &t->defaults, t->site_id, th, e) ==
-	    -1) {
-		opt_channels_free(cs);
-		return -1;
-	}
-	return 0;
-}
-
-static void
-listen_all(struct opt_tunnel *t, bool on)
-{
-	struct opt_listener *l;
-
-	for (l = t->listeners; l != NULL; l = l->next)
-		opt_listener_listen(l, on, &t->log);
-}
-
-static struct opt_listener *
-find_listener(const struct opt_tunnel *t, int id)
-{
-	struct opt_listener *l;
-
-	for (l = t->listeners; l != NULL && l->conf.id != id; l = l->next)
-		;
-	return l;
-}
 
 /* --- the session ------------------------------------------------------ */
 
@@ -276,8 +46,8 @@ static void probes_failed(struct opt_tunnel *, const char *);
 
 /* A failed attempt or a lost session: every job on it ends, and the
  * next attempt comes as opt_backoff_next() says. */
-static void
-session_failed(struct opt_tunnel *t, const char *event, const char *why,
+void
+tunnel_session_failed(struct opt_tunnel *t, const char *event, const char *why,
     bool mismatch)
 {
 	char q[OPT_WHY_MAX + 8];
@@ -286,7 +56,7 @@ session_failed(struct opt_tunnel *t, const char *event, const char *why,
 	if (t->session.phase == OPT_SP_UP &&
 	    now - t->session.up_since >= OPT_BACKOFF_STABLE_MS)
 		opt_backoff_reset(&t->backoff);
-	listen_all(t, false);
+	tunnel_listen_all(t, false);
 	opt_forward_drop_all(&t->fwd, "session lost", "job-failed");
 	probes_failed(t, "the site's session is down");
 	opt_session_end(&t->session);
@@ -299,7 +69,8 @@ session_failed(struct opt_tunnel *t, const char *event, const char *why,
 	    delay, t->backoff.attempt);
 	if (t->draining)
 		return;
-	set_state(t, mismatch ? OPT_TS_HOSTKEY_MISMATCH : OPT_TS_RETRYING, why);
+	tunnel_set_state(t,
+	    mismatch ? OPT_TS_HOSTKEY_MISMATCH : OPT_TS_RETRYING, why);
 }
 
 static void
@@ -308,7 +79,8 @@ failed_step(struct opt_tunnel *t)
 	char why[OPT_WHY_MAX];
 
 	strlcpy(why, t->session.why, sizeof(why));
-	session_failed(t, t->session.fail_event, why, t->session.mismatch);
+	tunnel_session_failed(t, t->session.fail_event, why,
+	    t->session.mismatch);
 }
 
 static void
@@ -316,7 +88,7 @@ start_attempt(struct opt_tunnel *t, long long now)
 {
 	if (t->st.state != OPT_TS_RETRYING &&
 	    t->st.state != OPT_TS_HOSTKEY_MISMATCH)
-		set_state(t, OPT_TS_CONNECTING, NULL);
+		tunnel_set_state(t, OPT_TS_CONNECTING, NULL);
 	if (opt_session_begin(&t->session, now) == OPT_SS_FAILED)
 		failed_step(t);
 }
@@ -327,11 +99,12 @@ session_up(struct opt_tunnel *t)
 	strlcpy(t->st.compression, t->session.compression,
 	    sizeof(t->st.compression));
 	if (!t->draining)
-		listen_all(t, true);
+		tunnel_listen_all(t, true);
+	t->deliver.rescan = true;
 	opt_log(&t->log, OPT_LOG_INFO, "up", "compression=%s channels=%u",
 	    t->st.compression, opt_listeners_count(t->listeners));
 	t->st.last_error[0] = '\0';
-	set_state(t, OPT_TS_UP, NULL);
+	tunnel_set_state(t, OPT_TS_UP, NULL);
 }
 
 /* --- probes ----------------------------------------------------------- */
@@ -342,7 +115,7 @@ round_done(struct opt_tunnel *t)
 	t->st.probes++;
 	opt_log(&t->log, OPT_LOG_INFO, "probed", "channels=%u",
 	    opt_listeners_count(t->listeners));
-	write_state(t);
+	tunnel_write_state(t);
 }
 
 static void
@@ -360,131 +133,6 @@ probes_failed(struct opt_tunnel *t, const char *why)
 		round_done(t);
 }
 
-/* --- reload ----------------------------------------------------------- */
-
-static bool
-connection_changed(const struct opt_site *a, const struct opt_site *b)
-{
-	return strcmp(a->host, b->host) != 0 || a->port != b->port ||
-	    strcmp(a->user, b->user) != 0 ||
-	    strcmp(a->identity, b->identity) != 0 ||
-	    a->host_key_check != b->host_key_check ||
-	    a->compression != b->compression;
-}
-
-/* The listeners as channels.conf now says; running jobs keep going. */
-static void
-update_listeners(struct opt_tunnel *t, const struct opt_channels *cs,
-    bool rebind)
-{
-	struct opt_listener *l, **pp;
-	struct opt_error e;
-	char q[OPT_ERROR_MAX + 8];
-	size_t i;
-
-	for (l = t->listeners; l != NULL; l = l->next)
-		l->seen = false;
-	for (i = 0; i < cs->n; i++) {
-		const struct opt_channel *c = &cs->v[i];
-
-		l = find_listener(t, c->id);
-		if (l != NULL &&
-		    opt_listen_diff(&l->conf, c, rebind) == OPT_LC_REBIND) {
-			close(l->fd);
-			l->fd = -1;
-			l->listening = false;
-			l->paused = OPT_PAUSE_NONE;
-		}
-		if (l == NULL) {
-			if ((l = opt_listener_new(c)) == NULL)
-				continue;
-			l->next = t->listeners;
-			t->listeners = l;
-			opt_log(&t->log, OPT_LOG_INFO, "channel-added",
-			    "channel=%d listen=%d", c->id, c->listen);
-		}
-		l->conf = *c;
-		l->seen = true;
-		if (l->fd == -1 &&
-		    opt_listener_bind(l, t->site.bind, &e) == -1) {
-			opt_log(&t->log, OPT_LOG_ERROR, "bind-failed",
-			    "channel=%d error=%s", c->id,
-			    opt_log_quote(q, sizeof(q), e.text));
-			opt_state_text(l->last_error, sizeof(l->last_error),
-			    e.text);
-		}
-		if (t->session.phase == OPT_SP_UP && !t->draining)
-			opt_listener_listen(l, true, &t->log);
-	}
-	for (pp = &t->listeners; (l = *pp) != NULL;) {
-		if (l->seen) {
-			pp = &l->next;
-			continue;
-		}
-		*pp = l->next;
-		opt_forward_detach(&t->fwd, l);
-		opt_log(&t->log, OPT_LOG_INFO, "channel-removed", "channel=%d",
-		    l->conf.id);
-		opt_listener_free(l);
-	}
-}
-
-/*
- * SIGHUP: the site's files again.  The session is kept unless how to
- * reach the site changed.  A broken file changes nothing.
- */
-static void
-reload(struct opt_tunnel *t)
-{
-	struct opt_channels cs;
-	struct opt_throttle th;
-	struct opt_site site;
-	struct opt_allow allow;
-	struct opt_error e;
-	char q[OPT_ERROR_MAX + 8];
-	bool reconnect, rebind;
-
-	t->reloads++;
-	if (opt_log_reopen(&t->log, &e) == -1) /* the old file is kept */
-		opt_log(&t->log, OPT_LOG_ERROR, "log-reopen-failed", "error=%s",
-		    opt_log_quote(q, sizeof(q), e.text));
-	/* Before the files are read: an edit after this point is another
-	 * generation, whose tool signals again. */
-	generation(t, t->st.reload_generation);
-	t->st.reloads++;
-	if (load_config(t, &site, &allow, &cs, &th, &e) == -1) {
-		opt_log(&t->log, OPT_LOG_ERROR, "reload-failed", "error=%s",
-		    opt_log_quote(q, sizeof(q), e.text));
-		opt_state_text(t->st.reload_error, sizeof(t->st.reload_error),
-		    e.text);
-		write_state(t);
-		return;
-	}
-	strlcpy(t->st.generation, t->st.reload_generation,
-	    sizeof(t->st.generation));
-	t->st.reload_error[0] = '\0';
-	reconnect = connection_changed(&t->site, &site);
-	rebind = strcmp(t->site.bind, site.bind) != 0;
-	t->site = site;
-	t->allow = allow;
-	t->throttle = th;
-	opt_shaper_set(&t->shaper, &t->throttle, opt_clock_ms());
-	update_listeners(t, &cs, rebind);
-	opt_channels_free(&cs);
-	opt_log(&t->log, OPT_LOG_INFO, "reloaded", "channels=%u reconnect=%s",
-	    opt_listeners_count(t->listeners), reconnect ? "yes" : "no");
-	if (t->session.phase == OPT_SP_IDLE) {
-		/* Whatever kept it down may be fixed now: try at once. */
-		opt_backoff_reset(&t->backoff);
-		t->retry_at = opt_clock_ms();
-	} else if (reconnect) {
-		opt_backoff_reset(&t->backoff);
-		session_failed(t, "down", "connection settings changed", false);
-		t->retry_at = opt_clock_ms();
-	}
-	set_state(t, t->st.state, NULL);
-}
-
 /* --- signals and the loop --------------------------------------------- */
 
 static void
@@ -494,13 +142,13 @@ start_drain(struct opt_tunnel *t)
 		return;
 	t->draining = true;
 	t->drain_deadline = opt_clock_ms() + DRAIN_MS;
-	listen_all(t, false);
+	tunnel_listen_all(t, false);
 	opt_forward_stop_queued(&t->fwd, "tunnel stopping");
 	probes_failed(t, "tunnel stopping");
 	opt_log(&t->log, OPT_LOG_INFO, "draining", "jobs=%u",
 	    opt_forward_njobs(&t->fwd));
 	if (t->session.phase == OPT_SP_UP)
-		set_state(t, OPT_TS_DRAINING, NULL);
+		tunnel_set_state(t, OPT_TS_DRAINING, NULL);
 }
 
 static void
@@ -517,7 +165,7 @@ handle_signals(struct opt_tunnel *t)
 			start_drain(t);
 			break;
 		case SIGHUP:
-			reload(t);
+			tunnel_reload(t);
 			break;
 		case SIGUSR1:
 			t->probe_pending = true;
@@ -528,27 +176,39 @@ handle_signals(struct opt_tunnel *t)
 	}
 }
 
+static void
+accept_on(struct opt_tunnel *t, struct opt_listener *l, long long now)
+{
+	if (l->conf.mode == OPT_MODE_SPOOL)
+		opt_intake_accept(&t->intakes, l, &t->allow, t->fwd.active,
+		    (unsigned)t->site.max_jobs, now);
+	else if (t->session.phase == OPT_SP_UP)
+		opt_forward_accept(&t->fwd, l, &t->allow, t->intakes.active,
+		    (unsigned)t->site.max_jobs, now);
+}
+
 /* Listeners paused at a job limit come back when there is room; one
  * paused for descriptors is tried again once a job ended. */
 static void
 resume_listeners(struct opt_tunnel *t, long long now)
 {
 	struct opt_listener *l;
-	bool ended = t->fwd.active < t->prev_active;
+
+	unsigned active = t->fwd.active + t->intakes.active;
+	bool ended = active < t->prev_active;
 
 	for (l = t->listeners; l != NULL; l = l->next) {
 		if (l->paused == OPT_PAUSE_NONE ||
 		    (l->paused == OPT_PAUSE_FD && !ended) ||
 		    opt_job_limit(opt_forward_load(l),
-		        (unsigned)l->conf.max_jobs, t->fwd.active,
+		        (unsigned)l->conf.max_jobs, active,
 		        (unsigned)t->site.max_jobs) != OPT_PAUSE_NONE)
 			continue;
 		/* At once: who waits is taken, or the episode ends. */
 		opt_listener_resume(l);
-		opt_forward_accept(&t->fwd, l, &t->allow,
-		    (unsigned)t->site.max_jobs, now);
+		accept_on(t, l, now);
 	}
-	t->prev_active = t->fwd.active;
+	t->prev_active = t->fwd.active + t->intakes.active;
 }
 
 static long long
@@ -580,6 +240,15 @@ poll_timeout(struct opt_tunnel *t, long long now)
 				    l->retry_at > now ? l->retry_at - now : 0);
 	}
 	until = earlier(until, now, opt_prober_wake(&t->prober, now));
+	if (t->spool.dirfd != -1)
+		until = earlier(until, now,
+		    opt_deliver_wake(&t->deliver,
+		        t->session.phase == OPT_SP_UP && !t->draining, now));
+	for (l = t->listeners; l != NULL; l = l->next)
+		if (l->conf.mode == OPT_MODE_SPOOL && l->listening &&
+		    l->paused == OPT_PAUSE_FD)
+			until = earlier(until, now,
+			    l->retry_at > now ? l->retry_at - now : 0);
 	return until <= now ? 0 : (int)(until - now);
 }
 
@@ -588,7 +257,7 @@ static int
 build_poll(struct opt_tunnel *t, long long now, nfds_t *np, struct opt_error *e)
 {
 	size_t want = PFD_FIXED + opt_listeners_count(t->listeners) +
-	    opt_forward_njobs(&t->fwd);
+	    opt_forward_njobs(&t->fwd) + t->intakes.active;
 	struct opt_listener *l;
 	size_t n = PFD_FIXED, i = 0;
 
@@ -618,6 +287,7 @@ build_poll(struct opt_tunnel *t, long long now, nfds_t *np, struct opt_error *e)
 		t->pfd[n++].events = POLLIN;
 	}
 	n += opt_forward_pollfds(&t->fwd, t->pfd + n, t->cap - n);
+	n += opt_intake_pollfds(&t->intakes, t->pfd + n, t->cap - n);
 	t->npolled = i;
 	*np = (nfds_t)n;
 	return 0;
@@ -625,15 +295,10 @@ build_poll(struct opt_tunnel *t, long long now, nfds_t *np, struct opt_error *e)
 
 /* One pass while the session is up. */
 static void
-up_pass(struct opt_tunnel *t, long long now, bool reloaded)
+up_pass(struct opt_tunnel *t, long long now)
 {
-	size_t i;
 	bool readable = (t->pfd[PFD_SESSION].revents & POLLIN) != 0;
 
-	for (i = 0; !reloaded && i < t->npolled; i++)
-		if (t->pfd[PFD_FIXED + i].revents & POLLIN)
-			opt_forward_accept(&t->fwd, t->polled[i], &t->allow,
-			    (unsigned)t->site.max_jobs, now);
 	if (t->probe_pending && !t->draining)
 		start_probes(t, now);
 	if (opt_forward_pass(&t->fwd, now) == -1 ||
@@ -641,8 +306,36 @@ up_pass(struct opt_tunnel *t, long long now, bool reloaded)
 		char why[OPT_WHY_MAX];
 
 		strlcpy(why, t->session.why, sizeof(why));
-		session_failed(t, "down", why, false);
+		tunnel_session_failed(t, "down", why, false);
 		return;
+	}
+}
+
+/* Every phase, first: the clients on the polled ports, and what spool
+ * clients sent. */
+static void
+take_clients(struct opt_tunnel *t, long long now, bool reloaded)
+{
+	size_t i;
+
+	for (i = 0; !reloaded && i < t->npolled; i++)
+		if (t->pfd[PFD_FIXED + i].revents & POLLIN)
+			accept_on(t, t->polled[i], now);
+	opt_intake_pass(&t->intakes);
+}
+
+/* Every phase, last: deliveries that are due, listeners that may come
+ * back. */
+static void
+any_pass(struct opt_tunnel *t, long long now)
+{
+	if (t->spool.dirfd != -1) {
+		if (t->intakes.changed) {
+			t->intakes.changed = false;
+			t->deliver.rescan = true;
+		}
+		opt_deliver_step(&t->deliver, t->listeners,
+		    t->session.phase == OPT_SP_UP && !t->draining, now);
 	}
 	resume_listeners(t, now);
 }
@@ -656,7 +349,8 @@ opt_tunnel_run(struct opt_tunnel *t, struct opt_error *e)
 	opt_log(&t->log, OPT_LOG_INFO, "start", "pid=%ld channels=%u",
 	    (long)getpid(), opt_listeners_count(t->listeners));
 	t->retry_at = opt_clock_ms();
-	set_state(t, OPT_TS_CONNECTING, NULL);
+	tunnel_listen_all(t, false); /* the spool channels */
+	tunnel_set_state(t, OPT_TS_CONNECTING, NULL);
 
 	for (;;) {
 		long long now = opt_clock_ms();
@@ -675,24 +369,27 @@ opt_tunnel_run(struct opt_tunnel *t, struct opt_error *e)
 		now = opt_clock_ms();
 		if (t->pfd[PFD_SIG].revents & POLLIN) {
 			handle_signals(t);
-			if (t->draining && t->session.phase != OPT_SP_UP)
+			if (t->draining && t->session.phase != OPT_SP_UP &&
+			    t->intakes.jobs == NULL)
 				break; /* nothing to drain */
 		}
 		if (t->draining &&
-		    (t->fwd.jobs == NULL || now >= t->drain_deadline))
+		    ((t->fwd.jobs == NULL && t->intakes.jobs == NULL) ||
+		        now >= t->drain_deadline))
 			break;
 		if (opt_prober_running(&t->prober) &&
 		    opt_prober_step(&t->prober, t->pfd[PFD_PROBE].revents, now))
 			round_done(t);
 
+		/* After a reload the pass's listeners may be gone. */
+		take_clients(t, now, reloads != t->reloads);
 		switch (t->session.phase) {
 		case OPT_SP_IDLE:
 			if (now >= t->retry_at)
 				start_attempt(t, now);
 			break;
 		case OPT_SP_UP:
-			/* After a reload the pass's listeners may be gone. */
-			up_pass(t, now, reloads != t->reloads);
+			up_pass(t, now);
 			break;
 		default:
 			switch (opt_session_step(&t->session,
@@ -707,11 +404,14 @@ opt_tunnel_run(struct opt_tunnel *t, struct opt_error *e)
 				break;
 			}
 		}
-		maybe_write_state(t, opt_clock_ms());
+		any_pass(t, now);
+		tunnel_maybe_write_state(t, opt_clock_ms());
 	}
 	if (r == -1)
 		opt_log(&t->log, OPT_LOG_ERROR, "fatal", "error=%s",
 		    opt_log_quote(q, sizeof(q), e->text));
+	opt_intake_drop_all(&t->intakes,
+	    r == -1 ? "the tunnel failed" : "the tunnel stopped");
 	if (t->fwd.jobs != NULL)
 		opt_forward_drop_all(&t->fwd,
 		    r == -1 ? "the tunnel failed"
@@ -762,6 +462,7 @@ opt_tunnel_prepare(struct opt_tunnel **out, const struct opt_tunnel_opts *o,
 	t->opts = *o;
 	t->paths = *o->paths;
 	t->sigfd = -1;
+	t->spool.dirfd = -1;
 	t->log.fd = -1;
 	t->log_fd = -1;
 	strlcpy(t->site_id, o->site, sizeof(t->site_id));
@@ -774,13 +475,16 @@ opt_tunnel_prepare(struct opt_tunnel **out, const struct opt_tunnel_opts *o,
 	t->session.shaper = &t->shaper;
 	t->session.want_keeper = true;
 	opt_forward_init(&t->fwd, &t->session, &t->shaper, &t->log);
+	opt_intakes_init(&t->intakes, &t->spool, &t->log);
+	opt_deliver_init(&t->deliver, &t->spool, &t->fwd, &t->log, &t->site);
 	opt_prober_init(&t->prober, &t->listeners);
 	init_session(t, &t->prober.s);
 
-	generation(t, t->st.generation);
+	tunnel_generation(t, t->st.generation);
 	strlcpy(t->st.reload_generation, t->st.generation,
 	    sizeof(t->st.reload_generation));
-	if (load_config(t, &t->site, &t->allow, &cs, &t->throttle, e) == -1)
+	if (tunnel_load_config(t, &t->site, &t->allow, &cs, &t->throttle, e) ==
+	    -1)
 		goto fail;
 	opt_shaper_set(&t->shaper, &t->throttle, opt_clock_ms());
 	if (opt_paths_site(&t->paths, o->site, "known_hosts", t->known_hosts,
@@ -805,6 +509,8 @@ opt_tunnel_prepare(struct opt_tunnel **out, const struct opt_tunnel_opts *o,
 		if (opt_listener_bind(l, t->site.bind, e) == -1)
 			goto fail_cs;
 	}
+	if (tunnel_open_spool(t, &t->site, &cs, e) == -1)
+		goto fail_cs;
 	opt_channels_free(&cs);
 
 	sigemptyset(&set);
@@ -859,7 +565,9 @@ opt_tunnel_free(struct opt_tunnel *t)
 
 	if (t == NULL)
 		return;
+	opt_intake_drop_all(&t->intakes, "tunnel freed");
 	opt_forward_drop_all(&t->fwd, "tunnel freed", "job-failed");
+	opt_spool_close(&t->spool);
 	opt_prober_free(&t->prober);
 	opt_session_free(&t->session);
 	while ((l = t->listeners) != NULL) {

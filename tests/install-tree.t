@@ -3,7 +3,8 @@
 # programs, scripts, man pages, /etc/mast/defaults.conf (never over an
 # existing one), the systemd units, tmpfiles.d, logrotate and the bash
 # completion, with the installed paths filled in; the units pass
-# systemd-analyze verify and the completion completes.
+# systemd-analyze verify, tmpfiles.d makes the run directory and the
+# spool (and leaves an existing spool alone), the completion completes.
 . "$(dirname "$0")/lib.sh"
 
 root=$T/root
@@ -28,7 +29,7 @@ fi
 
 mode() { stat -c %a "$1" 2>/dev/null; }
 
-for t in opt-site opt-channel opt-throttle opt-tunnel opt-status; do
+for t in opt-site opt-channel opt-throttle opt-tunnel opt-status opt-queue; do
 	is "$(mode "$root/usr/bin/$t")" 755 "/usr/bin/$t is installed, mode 0755"
 done
 run "$root/usr/bin/opt-status" --version
@@ -89,12 +90,44 @@ is "$(grep '^WantedBy=' "$unitdir/opt-tunnels.service")" \
 is "$(grep -E '^(ExecStart|Restart)=' "$unitdir/opt-tunnel@.service")" \
 	"$(printf 'ExecStart=/usr/bin/opt-tunnel run %%i\nRestart=on-failure')" \
 	"opt-tunnel@ runs one site in the foreground, restarted on failure"
-is "$(grep -v '^#' "$root/usr/lib/tmpfiles.d/open-printing-tunnel.conf")" \
-	"d /run/mast 0755 mast mast -" "tmpfiles.d makes /run/mast"
+tmpfiles=$root/usr/lib/tmpfiles.d/open-printing-tunnel.conf
+is "$(grep -v '^#' "$tmpfiles")" \
+	"$(printf '%s\n' 'd /run/mast 0755 mast mast -' \
+		'd /var/spool/mast :0750 :mast :mast -')" \
+	"tmpfiles.d makes /run/mast and /var/spool/mast"
 is "$(grep -v '^#' "$root/etc/logrotate.d/open-printing-tunnel" | head -1)" \
 	'/var/log/mast/*.log {' "logrotate rotates /var/log/mast/*.log"
 like "$(grep -A1 postrotate "$root/etc/logrotate.d/open-printing-tunnel")" \
 	'/usr/bin/opt-tunnel reload -q' "logrotate has the tunnels reopen their logs"
+
+# systemd-tmpfiles in a tree of its own, whose passwd has the user mast:
+# the spool is made mast's, mode 0750, never cleaned, and an existing
+# spool (given to another local_user) keeps its owner and mode.
+if ! command -v systemd-tmpfiles >/dev/null; then
+	skip "systemd-tmpfiles is not installed: tmpfiles.d is not applied"
+elif [ "$(id -u)" -ne 0 ]; then
+	skip "applying tmpfiles.d (chown to mast) needs root"
+else
+	tree=$T/tmpfiles-root
+	mkdir -p "$tree/etc"
+	echo 'mast:x:4242:4243::/var/lib/mast:/usr/sbin/nologin' >"$tree/etc/passwd"
+	echo 'mast:x:4243:' >"$tree/etc/group"
+	owner() { stat -c '%a %u:%g' "$1" 2>/dev/null; }
+	run systemd-tmpfiles --create --root="$tree" "$tmpfiles"
+	is "$rc:$err" "0:" "systemd-tmpfiles --create applies the file"
+	is "$(owner "$tree/var/spool/mast")" "750 4242:4243" \
+		"/var/spool/mast is made mast's, mode 0750"
+	is "$(owner "$tree/run/mast")" "755 4242:4243" \
+		"/run/mast is made mast's, mode 0755"
+	echo queued >"$tree/var/spool/mast/job"
+	chown 4244:4244 "$tree/var/spool/mast"
+	chmod 0700 "$tree/var/spool/mast"
+	run systemd-tmpfiles --create --clean --root="$tree" "$tmpfiles"
+	is "$rc:$(owner "$tree/var/spool/mast")" "0:700 4244:4244" \
+		"an existing spool keeps its owner and mode"
+	is "$(cat "$tree/var/spool/mast/job" 2>/dev/null)" queued \
+		"and what it holds (--clean too)"
+fi
 
 if command -v systemd-analyze >/dev/null; then
 	# verify wants the programs the units run where they name them:
@@ -115,7 +148,7 @@ fi
 # The completion: one file, linked under every tool's name.
 bash -n "$compdir/opt-site"
 ok $? "bash -n accepts the completion"
-for t in opt-channel opt-throttle opt-tunnel opt-status; do
+for t in opt-channel opt-throttle opt-tunnel opt-status opt-queue; do
 	is "$(readlink "$compdir/$t")" opt-site "completion $t links to opt-site"
 done
 
@@ -178,6 +211,20 @@ for bc in "" "$bc_file"; do
 		"opt-channel set keys ($how)"
 	is "$(complete_line opt-site add x y --host-key-check '')" \
 		"accept-new off strict" "--host-key-check values ($how)"
+	is "$(complete_line opt-channel add nautilus p --m)" "--mode" \
+		"opt-channel add --mode ($how)"
+	is "$(complete_line opt-channel add nautilus p --mode '')" \
+		"direct spool" "--mode values ($how)"
+	is "$(complete_line opt-channel set nautilus 1 mo)" "mode=" \
+		"opt-channel set mode= ($how)"
+	is "$(complete_line opt-channel set nautilus 1 mode=s)" "spool" \
+		"mode= values, as one word ($how)"
+	is "$(complete_line opt-channel set nautilus 1 mode = d)" "direct" \
+		"mode= values, as bash splits them ($how)"
+	is "$(complete_line opt-channel set nautilus 1 mode =)" "direct spool" \
+		"mode= values, the cursor after the = ($how)"
+	is "$(complete_line opt-site set nautilus spool_m)" \
+		"spool_max_age= spool_max_mb=" "opt-site set spool keys ($how)"
 	is "$(complete_line opt-status --ch)" "--channels --check" \
 		"opt-status options ($how)"
 	is "$(complete_line opt-status tokyo '')" "nautilus" \

@@ -323,6 +323,24 @@ hold() {
 	wait_for 5 held "$1"
 }
 
+# spool_hold SITE JOB: a background process, $holder, claims JOB of
+# SITE's spool as a tunnel sending it does (tests/spool-put hold), until
+# spool_release.
+spool_hold() {
+	mkfifo "$T/.hold"
+	"$top/tests/spool-put" hold "$MAST_SPOOL_DIR" "$1" "$2" <"$T/.hold" \
+		>"$T/.held" &
+	holder=$!
+	exec 3>"$T/.hold"
+	cleanup "kill $holder 2>/dev/null"
+	wait_for 10 grep -q held "$T/.held"
+}
+spool_release() {
+	exec 3>&-
+	wait "$holder"
+	rm -f "$T/.hold" "$T/.held"
+}
+
 done_testing() {
 	echo "1..$_n"
 	[ "$_failed" -eq 0 ]

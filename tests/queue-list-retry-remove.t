@@ -47,19 +47,13 @@ run opt-queue show nautilus "$j3" --json
 is "$(printf '%s' "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])')" \
 	failed "show --json"
 
-mkfifo "$T/fifo"
-"$put" hold "$S" nautilus "$j1" <"$T/fifo" >"$T/held" &
-holder=$!
-exec 3>"$T/fifo"
-cleanup "kill $holder 2>/dev/null"
-wait_for 10 grep -q held "$T/held"
+spool_hold nautilus "$j1"
 run opt-queue list -H nautilus
 like "$(printf '%s' "$out" | head -1 | cut -f4)" '^sending$' \
 	"a job whose data is locked is sending"
 refused 75 "^opt-queue: nautilus: job 0000000001 is being sent$" \
 	"remove refuses a job being sent" -- opt-queue remove nautilus 1
-exec 3>&-
-wait $holder
+spool_release
 
 run opt-queue retry nautilus "$j3"
 is "$rc:$out" "0:nautilus: 1 job to be sent again" "retry a failed job"

@@ -1,6 +1,6 @@
 /* The engine's parts that decide without a peer: who may connect, what
- * a reload does to a port, when to reconnect, how much may cross, job
- * limits and their log lines, and probe rounds. */
+ * a reload does to a port, when to reconnect or deliver again, how much
+ * may cross, job limits and their log lines, and probe rounds. */
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "allow.h"
+#include "deliver.h"
 #include "listen.h"
 #include "log.h"
 #include "probe.h"
@@ -349,6 +350,19 @@ remove_in(const char *dir, const char *name)
 	unlink(path);
 }
 
+/* A spool delivery the printer's side failed: 5 s, doubled, at most
+ * 5 min. */
+static void
+redelivery(void)
+{
+	is_int(opt_deliver_backoff(1), 5000, "first redelivery after 5 s");
+	is_int(opt_deliver_backoff(2), 10000, "then 10 s");
+	is_int(opt_deliver_backoff(4), 40000, "then doubled: 40 s at the 4th");
+	is_int(opt_deliver_backoff(7), 300000, "at most 5 min (7th: 320 s)");
+	is_int(opt_deliver_backoff(100000), 300000,
+	    "and no overflow however many attempts");
+}
+
 int
 main(void)
 {
@@ -359,6 +373,7 @@ main(void)
 	cidrs();
 	reload_diff();
 	backoff();
+	redelivery();
 	shaper();
 	limits(dir);
 	probes(dir);
