@@ -65,6 +65,7 @@ is "$?" 3 "the 7th job's client sees its connection fail ($(cat "$T/late.err"))"
 is "$(queued)" "$N" "the $N jobs are still listed"
 is "$(opt-queue list -H nautilus | cut -f4 | sort -u)" queued "all queued, none sending"
 wait_for 10 printer_idle "$T/lp"
+diag "what the kill left in the spool besides whole jobs: $(spool_leftovers | sed "s|^$MAST_SPOOL_DIR/||" | tr '\n' ' ')"
 start_up
 is "$(spool_leftovers | tr '\n' ' ')" "" "nothing half-stored is left in the spool"
 want=$(total "${files[@]}")

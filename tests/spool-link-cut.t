@@ -7,9 +7,10 @@
 # tunnel is up again it is delivered again from its start: the printer
 # ends with the whole job after the fragment the cut left (counted and
 # said), the log has event=delivery-failed for attempt 1 and
-# event=job-delivered with attempts=2, and the queue is empty.  (In
-# direct mode the same cut loses the job's tail: the client has already
-# been told.)
+# event=job-delivered with attempts=2, and the queue is empty; with
+# spool_keep = 1 the job is kept in done/, its bytes, attempts=2 and the
+# time it was delivered.  (In direct mode the same cut loses the job's
+# tail: the client has already been told.)
 . "$(dirname "$0")/spool.sh"
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sshd.sh"
@@ -18,7 +19,7 @@ SIZE=$((24 * 1024 * 1024))
 RETRY_MAX=3000 # ms from the session up again to attempt 2
 need_printing
 need_sshd
-need_p910nd_site bind=127.0.0.1 --read-delay 20
+need_p910nd_site bind=127.0.0.1 spool_keep=1 --read-delay 20
 start_up
 
 head -c "$SIZE" /dev/urandom >"$T/big"
@@ -59,4 +60,9 @@ is "$(sed -n 's/.* event=job-delivered channel=1 job=[0-9]\{10\} attempts=2 byte
 	"$MAST_LOG_DIR/nautilus.log")" "$SIZE" "bytes_up is the job's size"
 wait_for 10 test "$(queued)" = 0
 is "$(queued)" 0 "the queue is empty"
+done=$MAST_SPOOL_DIR/nautilus/1/done
+job=$(sed -n 's/.* event=job-delivered channel=1 job=\([0-9]\{10\}\) .*/\1/p' "$MAST_LOG_DIR/nautilus.log")
+is "$(sha "$done/$job.data" 2>/dev/null)" "$(sha "$T/big")" "spool_keep: the job's bytes are kept in done/"
+like "$(tr '\n' ' ' <"$done/$job.job" 2>/dev/null)" "attempts=2 .*delivered=[0-9]+" \
+	"with attempts=2 and the time it was delivered"
 done_testing

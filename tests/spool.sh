@@ -239,12 +239,12 @@ printer_idle() {
 # total FILE...: their bytes, added up.
 total() { cat "$@" | wc -c; }
 
-# spool_leftovers: the files of the spool that are no whole job: what an
-# intake leaves until its commit (.ID.part, .ID.meta, and .last_id), a
-# .data without its .job, a .job without its .data.
+# spool_leftovers: the files of the sites' spools that are no whole
+# job: what an intake leaves until its commit (.ID.part, .ID.meta, and
+# .last_id), a .data without its .job, a .job without its .data.
 spool_leftovers() {
 	local f
-	find "$MAST_SPOOL_DIR" -type f 2>/dev/null | sort | while read -r f; do
+	find "$MAST_SPOOL_DIR" -mindepth 2 -type f 2>/dev/null | sort | while read -r f; do
 		case ${f##*/} in
 		last_id) ;;
 		.*) echo "$f" ;;
