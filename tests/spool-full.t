@@ -83,11 +83,8 @@ is "$(opt-queue list -H nautilus | cut -f5 | tr '\n' ' ')" "$((5 * MiB)) $((5 * 
 
 # 3. Delivered later
 start_sshd
-want=$(total "$T/A" "$T/B" "$T/D")
-wait_for 60 logged_n 3 'event=job-delivered channel=1 '
+wait_printed 60 "$T/A" "$T/B" "$T/D"
 ok $? "sshd back, 3 jobs are delivered"
-wait_for 10 stream_has "$T/lp" "$want"
-wait_for 10 printer_idle "$T/lp"
 is "$(printed "$T/lp" "$T/A" "$T/B" "$T/D" | sed 's/ pieces=.*//')" \
 	"whole=3 missing=0 fragments=0 fragment_bytes=0 duplicates=0 trailing=0" \
 	"A, B and D are printed byte for byte, in order, and nothing else"

@@ -66,15 +66,13 @@ is "${#order[@]}" $((N + 1)) "the log has event=job-stored for each"
 
 start_sshd
 t_back=$(ms_now)
-wait_for "$DELIVER_MAX" logged_n $((N + 1)) 'event=job-delivered channel=1 '
+wait_printed "$DELIVER_MAX" "${order[@]}"
 ok $? "sshd back, the tunnel delivers all $((N + 1)) jobs"
+took=$(($(ms_now) - t_back))
+want=$(total "${order[@]}")
 ids() { sed -n "s/.* event=$1 channel=1 job=\([0-9]\{10\}\) .*/\1/p" "$MAST_LOG_DIR/nautilus.log"; }
 is "$(ids job-delivered | tr '\n' ' ')" "$(ids job-stored | sort | tr '\n' ' ')" \
 	"the jobs are delivered in the order of their ids"
-want=$(total "$T/big" "$T"/small/*)
-wait_for 10 stream_has "$T/lp" "$want"
-wait_for 10 printer_idle "$T/lp"
-took=$(($(ms_now) - t_back))
 is "$(printed "$T/lp" "${order[@]}" | sed 's/ pieces=.*//')" \
 	"whole=$((N + 1)) missing=0 fragments=0 fragment_bytes=0 duplicates=0 trailing=0" \
 	"p910nd printed all $((N + 1)) byte for byte, in the order accepted ($want bytes in $took ms)"

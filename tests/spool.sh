@@ -36,7 +36,7 @@ CUPS_SOCKET=/usr/lib/cups/backend/socket
 need_printing() {
 	local missing=
 	if [ -z "${OPT_IN_SPOOL_NS:-}" ]; then
-		skip "p910nd binds port 9100: it needs a network namespace, and root"
+		skip "p910nd binds port 9100: it needs a network namespace of the test's own (root, unshare)"
 		done_testing
 		exit
 	fi
@@ -91,10 +91,14 @@ p910nd_site() {
 
 # cups_print PORT FILE N: the socket backend sends FILE to PORT as job
 # N, as cupsd runs it (DEVICE_URI; job-id user title copies options
-# file); its messages in $T/cups-N.err.  Leaves $rc, its exit status
-# (0 printed, 1 failed: cupsd then applies the queue's error policy),
-# and $ms, how long it ran.  (It retries a refused connection by itself
-# every 5 to 30 s; timeout ends it after LIMIT s, 20 unless told: 124.)
+# file); its messages in $T/cups-N.err.  Leaves $ms, how long it ran,
+# and $rc, its exit status: 0 once it sent the job, shut down its side
+# and saw the other end close, or reset (a reset after the job's last
+# byte, while it waits for the end, is success to it); 1 when its
+# connection fails while it sends ("Unable to write print data"): it
+# does not try again, cupsd applies the queue's error policy.  A
+# refused connection it tries again by itself, every 5 to 30 s; timeout
+# ends it after LIMIT s (20 unless told): 124.
 cups_print() {
 	local t0
 	t0=$(ms_now)
@@ -103,6 +107,24 @@ cups_print() {
 		>"$T/cups-$3.out" 2>"$T/cups-$3.err"
 	rc=$?
 	ms=$(($(ms_now) - t0))
+}
+
+# print_all FILE...: cups_print of each to $port, in order, as jobs 1,
+# 2, ...; it stops at the first that fails (each of a broken spool's
+# would wait LIMIT s).  Leaves $failed, how many were not handed over,
+# and $times, each run's ms.
+print_all() {
+	local n=0 f
+	failed=0 times=
+	for f; do
+		n=$((n + 1))
+		cups_print "$port" "$f" "$n"
+		times="$times $ms"
+		[ "$rc" -eq 0 ] && continue
+		failed=$(($# - n + 1))
+		diag "job $n: exit $rc, the jobs after it not sent: $(tail -3 "$T/cups-$n.err")"
+		break
+	done
 }
 
 # print_data FILE N: print-like data, different for each N: a PostScript
@@ -234,6 +256,17 @@ printer_idle() {
 	local n start bytes
 	read -r n start bytes < <(tail -n 1 "$1/index" 2>/dev/null) &&
 		[ -n "$n" ] && [ $((start + bytes)) -eq "$(stream_size "$1")" ]
+}
+
+# wait_printed SECONDS FILE...: within SECONDS, the log says as many
+# jobs delivered as there are FILEs, and printer lp has printed at least
+# their bytes and is idle.
+wait_printed() {
+	local secs=$1
+	shift
+	wait_for "$secs" logged_n "$#" 'event=job-delivered channel=1 ' &&
+		wait_for 10 stream_has "$T/lp" "$(total "$@")" &&
+		wait_for 10 printer_idle "$T/lp"
 }
 
 # total FILE...: their bytes, added up.
