@@ -144,7 +144,7 @@ VALGRIND_TESTS = tests/tunnel-job-checksum.t tests/tunnel-printer-down.t \
 	tests/tunnel-survives-sshd-restart.t tests/tunnel-hostkey-mismatch.t \
 	tests/tunnel-allow-and-probe.t tests/channel-changes-are-live.t \
 	tests/status-states.t tests/site-trust.t tests/site-import.t \
-	tests/tunnel-kex-stall.t
+	tests/tunnel-kex-stall.t tests/spool-basics.t
 check-valgrind: all $(TEST_PROGS)
 	@logs=$$(mktemp -d); trap 'rm -rf "$$logs"' EXIT; \
 	OPT_BIN=$(CURDIR)/bin VALGRIND_LOGS=$$logs tests/isolated \
