@@ -2,7 +2,8 @@
 # A spool that cannot take a job whole takes none of it: the spool is a
 # 32 MiB tmpfs of the test's own (mount namespace), the site is down,
 # spool_max_mb = 12, and CUPS's socket backend queues jobs A and B
-# (5 MiB each).
+# (5 MiB each); a client that resets its connection after 1 MiB leaves
+# nothing of its job (event=job-refused).
 #  1. Job C, 24 MiB, would go over spool_max_mb: the backend's
 #     connection is reset while it sends (exit 1, "Unable to write
 #     print data": cupsd retries or holds the job, as its error policy
@@ -51,6 +52,20 @@ for n in A B; do
 	cups_print "$port" "$T/$n" "$n"
 	is "$rc" 0 "job $n is queued ($ms ms)"
 done
+
+# A client that resets its connection mid-job
+before=$(count 'event=job-refused')
+python3 - "$port" <<'PY'
+import socket, struct, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"\x1bE" + b"x" * (1024 * 1024))
+time.sleep(0.5)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+s.close()
+PY
+wait_for 5 test "$(count 'event=job-refused')" -gt "$before"
+ok $? "a client's reset after 1 MiB: event=job-refused: $(grep 'event=job-refused' "$MAST_LOG_DIR/nautilus.log" | tail -1 | sed 's/.* event=job-refused //')"
+is "$(spool_leftovers | tr '\n' ' '):$(queued)" ":2" "nothing of it is left, A and B are queued"
 
 # 1. spool_max_mb
 head -c $((24 * MiB)) /dev/urandom >"$T/C"
