@@ -89,7 +89,13 @@ head -c 400000 /dev/urandom >"$T/F"
 run send-job "$port" "$T/F"
 is "$rc" 3 "job F (400 KB, all of it sent before the reset): its client sees a reset ($err)"
 LIMIT=30 cups_print "$port" "$T/F" G
-diag "the same 400 KB from CUPS's socket backend: exit $rc (a reset that comes after its last byte, while it waits for the end, is success to it)"
+# Not a test: what the backend makes of it depends on how much of the
+# job its socket took before the reset (see cups_print).
+if [ "$rc" -eq 0 ]; then
+	diag "the same 400 KB from CUPS's socket backend: exit 0, printed as it sees it (the reset came after its last byte, while it waited for the end), and not stored"
+else
+	diag "the same 400 KB from CUPS's socket backend: exit $rc"
+fi
 wait_for 5 eval '[ -z "$(spool_leftovers)" ]'
 is "$(spool_leftovers | tr '\n' ' ')" "" "nothing of E, F or G is left"
 rm -f "$MAST_SPOOL_DIR/filler"
