@@ -23,18 +23,20 @@
 enum {
 	OPT_LISTEN = CLI_OPT_FIRST_TOOL,
 	OPT_DESCRIPTION,
+	OPT_MODE,
 };
 
 static const struct option longopts[] = {
     CLI_LONG_OPTS,
     {"listen", required_argument, NULL, OPT_LISTEN},
     {"description", required_argument, NULL, OPT_DESCRIPTION},
+    {"mode", required_argument, NULL, OPT_MODE},
     {NULL, 0, NULL, 0},
 };
 
 static struct cli cli;
 /* add's options, given before the command */
-static const char *add_listen, *add_desc;
+static const char *add_listen, *add_desc, *add_mode;
 
 static void
 usage(void)
@@ -42,6 +44,7 @@ usage(void)
 	printf("usage: opt-channel [-hqvV] [-C DIR] COMMAND ...\n"
 	       "  opt-channel add SITE PRINTER[:PORT] [--listen N] "
 	       "[--description T]\n"
+	       "           [--mode direct|spool]\n"
 	       "  opt-channel remove SITE ID\n"
 	       "  opt-channel list [SITE] [-H | --json]\n"
 	       "  opt-channel set SITE ID KEY=VALUE ...\n");
@@ -113,6 +116,8 @@ static const struct opt_column channel_cols[] = {
     {"printer_port", "PORT", OPT_COL_RIGHT},
     {"description", "DESCRIPTION", 0},
     {"max_jobs", "MAX_JOBS", OPT_COL_JSON},
+    /* last: -H keeps the fields it had before it, in their places */
+    {"mode", "MODE", 0},
 };
 
 /* A channel's row of list, and of add --json. */
@@ -126,12 +131,13 @@ channel_row(struct opt_table *t, const char *site, const struct opt_channel *c)
 	opt_table_int(t, "printer_port", c->printer_port);
 	opt_table_str(t, "description", c->description);
 	opt_table_int(t, "max_jobs", c->max_jobs);
+	opt_table_str(t, "mode", opt_channel_mode_name(c->mode));
 }
 
 static int
 cmd_add(int argc, char **argv)
 {
-	const char *listen = add_listen, *desc = add_desc;
+	const char *listen = add_listen, *desc = add_desc, *mode = add_mode;
 	struct opt_channel c, *nc;
 	struct opt_table t;
 	struct opt_ports ports;
@@ -147,10 +153,13 @@ cmd_add(int argc, char **argv)
 	cli_site_id(&cli, site);
 	if (opt_channel_target(argv[2], &c, &e) == -1 ||
 	    (listen && opt_channel_set(&c, "listen", listen, &e) == -1) ||
-	    (desc && opt_channel_set(&c, "description", desc, &e) == -1))
+	    (desc && opt_channel_set(&c, "description", desc, &e) == -1) ||
+	    (mode && opt_channel_set(&c, "mode", mode, &e) == -1))
 		cli_fail(&cli, site, &e);
 
 	edit_begin(site, &ed);
+	if (mode == NULL)
+		c.mode = ed.d.channel_mode;
 	if (listen != NULL) {
 		check_port(&ed.s, c.listen, 0);
 	} else {
@@ -180,9 +189,9 @@ cmd_add(int argc, char **argv)
 		printf("%d\n", c.listen);
 	} else {
 		bool v6 = strchr(c.printer, ':') != NULL;
-		printf("%s: channel %d: port %d -> %s%s%s:%d\n", site, c.id,
+		printf("%s: channel %d: port %d -> %s%s%s:%d%s\n", site, c.id,
 		    c.listen, v6 ? "[" : "", c.printer, v6 ? "]" : "",
-		    c.printer_port);
+		    c.printer_port, c.mode == OPT_MODE_SPOOL ? " (spool)" : "");
 	}
 	return status;
 }
@@ -286,11 +295,11 @@ cmd_set(int argc, char **argv)
 
 static const struct cli_cmd cmds[] = {
     {"list", cmd_list, 0, true},
-    {"add", cmd_add, 1 | 2, true},
+    {"add", cmd_add, 1 | 2 | 4, true},
     {"remove", cmd_remove, 0, false},
     {"set", cmd_set, 0, false},
 };
-static const char *const flags[] = {"--listen", "--description"};
+static const char *const flags[] = {"--listen", "--description", "--mode"};
 
 int
 main(int argc, char **argv)
@@ -306,6 +315,9 @@ main(int argc, char **argv)
 		} else if (ch == OPT_DESCRIPTION) {
 			add_desc = optarg;
 			given |= 2;
+		} else if (ch == OPT_MODE) {
+			add_mode = optarg;
+			given |= 4;
 		}
 	}
 	return cli_run(&cli, cmds, sizeof(cmds) / sizeof(cmds[0]), flags, given,

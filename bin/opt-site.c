@@ -208,6 +208,10 @@ static const struct opt_column site_cols[] = {
     {"bind", "BIND", OPT_COL_JSON},
     {"allow", "ALLOW", OPT_COL_JSON},
     {"max_jobs", "MAX_JOBS", OPT_COL_JSON},
+    {"spool_max_mb", "SPOOL_MAX_MB", OPT_COL_JSON},
+    {"spool_keep", "SPOOL_KEEP", OPT_COL_JSON},
+    {"spool_max_age", "SPOOL_MAX_AGE", OPT_COL_JSON},
+    {"spool_warn_age", "SPOOL_WARN_AGE", OPT_COL_JSON},
     {"throttle_enabled", "THROTTLE", OPT_COL_JSON},
     {"throttle_up", "UP", OPT_COL_JSON},
     {"throttle_down", "DOWN", OPT_COL_JSON},
@@ -219,7 +223,7 @@ static int
 site_row(struct opt_table *t, const struct opt_defaults *d, const char *id,
     struct opt_error *e)
 {
-	char allow[OPT_ALLOW_MAX * OPT_CIDR_MAX];
+	char allow[OPT_ALLOW_MAX * OPT_CIDR_MAX], age[OPT_DURATION_BUF];
 	struct opt_channels cs;
 	struct opt_throttle th;
 	struct opt_site s;
@@ -249,6 +253,13 @@ site_row(struct opt_table *t, const struct opt_defaults *d, const char *id,
 	opt_site_get(&s, "allow", allow, sizeof(allow));
 	opt_table_list(t, "allow", allow);
 	opt_table_int(t, "max_jobs", s.max_jobs);
+	opt_table_int(t, "spool_max_mb", s.spool_max_mb);
+	opt_table_int(t, "spool_keep", s.spool_keep);
+	/* as site.conf and `set` have them: "7d" */
+	opt_table_str(t, "spool_max_age",
+	    opt_duration_str(s.spool_max_age, age, sizeof(age)));
+	opt_table_str(t, "spool_warn_age",
+	    opt_duration_str(s.spool_warn_age, age, sizeof(age)));
 	opt_table_bool(t, "throttle_enabled", th.enabled);
 	opt_table_int(t, "throttle_up", th.up);
 	opt_table_int(t, "throttle_down", th.down);

@@ -8,7 +8,12 @@
 #include "conf.h"
 
 static const char *const channel_keys[] = {"id", "listen", "printer",
-    "printer_port", "max_jobs", "description", NULL};
+    "printer_port", "max_jobs", "mode", "description", NULL};
+
+static const char *const mode_names[] = {
+    [OPT_MODE_DIRECT] = "direct",
+    [OPT_MODE_SPOOL] = "spool",
+};
 
 /* A channel with every default: what a new one and a file's one start as. */
 void
@@ -22,7 +27,25 @@ opt_channel_builtin(struct opt_channel *c)
 const char *
 opt_channel_mode_name(enum opt_channel_mode m)
 {
-	return m == OPT_MODE_SPOOL ? "spool" : "direct";
+	return mode_names[m];
+}
+
+int
+opt_channel_mode_parse(const char *s, enum opt_channel_mode *out,
+    struct opt_error *e)
+{
+	char q[OPT_QUOTE_BUF];
+	size_t i;
+
+	for (i = 0; i < sizeof(mode_names) / sizeof(*mode_names); i++) {
+		if (strcmp(s, mode_names[i]) == 0) {
+			*out = (enum opt_channel_mode)i;
+			return 0;
+		}
+	}
+	return opt_error_set(e, EX_DATAERR,
+	    "mode '%s' is not one of direct, spool",
+	    opt_quote(q, sizeof(q), s));
 }
 
 /*
@@ -94,6 +117,8 @@ opt_channel_set(struct opt_channel *c, const char *key, const char *value,
 	if (strcmp(key, "max_jobs") == 0)
 		return opt_parse_int("max_jobs", value, 1,
 		    OPT_CHANNEL_MAX_JOBS_MAX, &c->max_jobs, e);
+	if (strcmp(key, "mode") == 0)
+		return opt_channel_mode_parse(value, &c->mode, e);
 	if (strcmp(key, "description") == 0) {
 		if (opt_valid_description(value, e) == -1)
 			return -1;
@@ -102,7 +127,7 @@ opt_channel_set(struct opt_channel *c, const char *key, const char *value,
 	}
 	return opt_error_set(e, EX_USAGE,
 	    "unknown setting '%s' (listen, printer, printer_port, "
-	    "max_jobs, description)",
+	    "max_jobs, mode, description)",
 	    opt_quote(q, sizeof(q), key));
 }
 
@@ -234,6 +259,12 @@ parse_channel(const char *path, const config_setting_t *g,
 	    opt_conf_int(path, v, 1, OPT_CHANNEL_MAX_JOBS_MAX, &c.max_jobs,
 	        e) == -1)
 		return -1;
+	if ((v = config_setting_get_member(g, "mode")) != NULL) {
+		if (opt_conf_str(path, v, text, sizeof(text), e) == -1)
+			return -1;
+		if (opt_channel_mode_parse(text, &c.mode, e) == -1)
+			return opt_conf_fail(path, v, e);
+	}
 	if ((v = config_setting_get_member(g, "description")) != NULL) {
 		if (opt_conf_str(path, v, c.description, sizeof(c.description),
 		        e) == -1)
@@ -316,7 +347,10 @@ opt_channels_write(FILE *f, const struct opt_channels *cs)
 		opt_conf_put_quoted(f, c->printer);
 		fprintf(f, "; printer_port = %d;\n    ", c->printer_port);
 		/* Only when not the default: the files of channels that
-		 * never set it stay as they were before max_jobs existed. */
+		 * never set them stay as they were before they existed. */
+		if (c->mode != OPT_MODE_DIRECT)
+			fprintf(f, "mode = \"%s\"; ",
+			    opt_channel_mode_name(c->mode));
 		if (c->max_jobs != OPT_CHANNEL_MAX_JOBS)
 			fprintf(f, "max_jobs = %d; ", c->max_jobs);
 		fputs("description = ", f);

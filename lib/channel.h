@@ -44,6 +44,8 @@ struct opt_channels {
 
 void opt_channel_builtin(struct opt_channel *);
 const char *opt_channel_mode_name(enum opt_channel_mode);
+int opt_channel_mode_parse(const char *, enum opt_channel_mode *,
+    struct opt_error *);
 int opt_channel_target(const char *, struct opt_channel *, struct opt_error *);
 int opt_channel_set(struct opt_channel *, const char *, const char *,
     struct opt_error *);

@@ -49,9 +49,10 @@ opt_defaults_load(const struct opt_paths *p, struct opt_defaults *d,
 {
 	static const char *const keys[] = {"port", "user", "identity",
 	    "host_key_check", "compression", "keepalive_interval",
-	    "keepalive_count", "bind", "allow", "max_jobs", "enabled", "up",
-	    "down", "port_range", "local_user", NULL};
-	char path[PATH_MAX], user[OPT_USER_MAX + 1];
+	    "keepalive_count", "bind", "allow", "max_jobs", "spool_max_mb",
+	    "spool_keep", "spool_max_age", "spool_warn_age", "enabled", "up",
+	    "down", "port_range", "local_user", "channel_mode", NULL};
+	char path[PATH_MAX], user[OPT_USER_MAX + 1], mode[64];
 	const config_setting_t *root, *v;
 	config_t cfg;
 	int r;
@@ -81,6 +82,14 @@ opt_defaults_load(const struct opt_paths *p, struct opt_defaults *d,
 			goto out;
 		}
 		strlcpy(d->local_user, user, sizeof(d->local_user));
+	}
+	if ((v = config_setting_get_member(root, "channel_mode")) != NULL) {
+		if (opt_conf_str(path, v, mode, sizeof(mode), e) == -1)
+			goto out;
+		if (opt_channel_mode_parse(mode, &d->channel_mode, e) == -1) {
+			opt_conf_fail(path, v, e);
+			goto out;
+		}
 	}
 	r = 0;
 out:

@@ -357,6 +357,8 @@ opt_legacy_parse(const char *file, const char *site, const char *text,
 	}
 	if (im.bind[0] != '\0')
 		strlcpy(out->site.bind, im.bind, sizeof(out->site.bind));
+	for (i = 0; i < out->channels.n; i++)
+		out->channels.v[i].mode = d->channel_mode; /* new channels */
 	r = 0;
 out:
 	if (r == -1)

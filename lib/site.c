@@ -16,7 +16,8 @@
 
 const char *const opt_site_keys[] = {"host", "port", "user", "identity",
     "host_key_check", "compression", "keepalive_interval", "keepalive_count",
-    "bind", "allow", "max_jobs", "description", NULL};
+    "bind", "allow", "max_jobs", "spool_max_mb", "spool_keep", "spool_max_age",
+    "spool_warn_age", "description", NULL};
 
 static const char *const hostkey_names[] = {
     [OPT_HOSTKEY_STRICT] = "strict",
@@ -144,13 +145,26 @@ opt_site_set(struct opt_site *s, const char *key, const char *value,
 	if (strcmp(key, "max_jobs") == 0)
 		return opt_parse_int("max_jobs", value, 1,
 		    OPT_SITE_MAX_JOBS_MAX, &s->max_jobs, e);
+	if (strcmp(key, "spool_max_mb") == 0)
+		return opt_parse_int("spool_max_mb", value, 0,
+		    OPT_SPOOL_MAX_MB_MAX, &s->spool_max_mb, e);
+	if (strcmp(key, "spool_keep") == 0)
+		return opt_parse_int("spool_keep", value, 0, OPT_SPOOL_KEEP_MAX,
+		    &s->spool_keep, e);
+	if (strcmp(key, "spool_max_age") == 0)
+		return opt_parse_duration("spool_max_age", value, 60,
+		    OPT_SPOOL_AGE_MAX, &s->spool_max_age, e);
+	if (strcmp(key, "spool_warn_age") == 0)
+		return opt_parse_duration("spool_warn_age", value, 1,
+		    OPT_SPOOL_AGE_MAX, &s->spool_warn_age, e);
 	if (strcmp(key, "description") == 0)
 		return set_str(s->description, sizeof(s->description), value,
 		    opt_valid_description, e);
 	return opt_error_set(e, EX_USAGE,
 	    "unknown setting '%s' (host, port, user, identity, "
 	    "host_key_check, compression, keepalive_interval, "
-	    "keepalive_count, bind, allow, max_jobs, description)",
+	    "keepalive_count, bind, allow, max_jobs, spool_max_mb, "
+	    "spool_keep, spool_max_age, spool_warn_age, description)",
 	    opt_quote(q, sizeof(q), key));
 }
 
@@ -187,6 +201,14 @@ opt_site_get(const struct opt_site *s, const char *key, char *buf, size_t len)
 		}
 	else if (strcmp(key, "max_jobs") == 0)
 		snprintf(buf, len, "%d", s->max_jobs);
+	else if (strcmp(key, "spool_max_mb") == 0)
+		snprintf(buf, len, "%d", s->spool_max_mb);
+	else if (strcmp(key, "spool_keep") == 0)
+		snprintf(buf, len, "%d", s->spool_keep);
+	else if (strcmp(key, "spool_max_age") == 0)
+		opt_duration_str(s->spool_max_age, buf, len);
+	else if (strcmp(key, "spool_warn_age") == 0)
+		opt_duration_str(s->spool_warn_age, buf, len);
 	else if (strcmp(key, "description") == 0)
 		strlcpy(buf, s->description, len);
 	else
@@ -209,6 +231,7 @@ opt_site_apply(const char *path, const config_setting_t *root,
 	for (k = opt_site_keys; *k != NULL; k++) {
 		const config_setting_t *v = config_setting_get_member(root, *k);
 		int type, n, i;
+		bool whole, duration;
 
 		if (v == NULL)
 			continue;
@@ -245,18 +268,27 @@ opt_site_apply(const char *path, const config_setting_t *root,
 				return -1;
 			continue;
 		}
-		if (strcmp(*k, "port") == 0 ||
+		whole = type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64;
+		/* a duration: "7d", or whole seconds */
+		duration = strcmp(*k, "spool_max_age") == 0 ||
+		    strcmp(*k, "spool_warn_age") == 0;
+		if ((duration && whole) || strcmp(*k, "port") == 0 ||
 		    strcmp(*k, "keepalive_interval") == 0 ||
 		    strcmp(*k, "keepalive_count") == 0 ||
-		    strcmp(*k, "max_jobs") == 0) {
-			if (type != CONFIG_TYPE_INT &&
-			    type != CONFIG_TYPE_INT64) {
+		    strcmp(*k, "max_jobs") == 0 ||
+		    strcmp(*k, "spool_max_mb") == 0 ||
+		    strcmp(*k, "spool_keep") == 0) {
+			if (!whole) {
 				opt_error_set(e, EX_CONFIG,
 				    "must be a whole number");
 				return opt_conf_fail(path, v, e);
 			}
 			snprintf(text, sizeof(text), "%lld",
 			    config_setting_get_int64(v));
+		} else if (duration && type != CONFIG_TYPE_STRING) {
+			opt_error_set(e, EX_CONFIG,
+			    "must be a duration like \"7d\" or whole seconds");
+			return opt_conf_fail(path, v, e);
 		} else if (opt_conf_str(path, v, text, sizeof(text), e) == -1) {
 			return -1;
 		}
@@ -314,6 +346,7 @@ opt_site_load(const struct opt_paths *p, const struct opt_defaults *d,
 static void
 site_write(FILE *f, const struct opt_site *s)
 {
+	char age[OPT_DURATION_BUF];
 	size_t i;
 
 	fprintf(f, "# site.conf of %s, written by opt-site; see opt.conf(5)\n",
@@ -335,6 +368,12 @@ site_write(FILE *f, const struct opt_site *s)
 	}
 	fputs(" ];\n", f);
 	fprintf(f, "max_jobs = %d;\n", s->max_jobs);
+	fprintf(f, "spool_max_mb = %d;\n", s->spool_max_mb);
+	fprintf(f, "spool_keep = %d;\n", s->spool_keep);
+	opt_conf_put_str(f, "spool_max_age",
+	    opt_duration_str(s->spool_max_age, age, sizeof(age)));
+	opt_conf_put_str(f, "spool_warn_age",
+	    opt_duration_str(s->spool_warn_age, age, sizeof(age)));
 	opt_conf_put_str(f, "description", s->description);
 }
 

@@ -18,6 +18,9 @@
 #define OPT_ALLOW_MAX 64
 #define OPT_SITE_MAX_JOBS 256 /* jobs at once over the tunnel: default */
 #define OPT_SITE_MAX_JOBS_MAX 65536
+#define OPT_SPOOL_MAX_MB_MAX 16777216 /* MiB: 16 TiB */
+#define OPT_SPOOL_KEEP_MAX 8760 /* hours: a year */
+#define OPT_SPOOL_AGE_MAX (365LL * 24 * 3600) /* s: a year */
 
 enum opt_hostkey {
 	OPT_HOSTKEY_STRICT,

@@ -102,7 +102,7 @@ int opt_spool_open(struct opt_spool *, const char *spool_dir, const char *site,
 void opt_spool_close(struct opt_spool *);
 
 /* A job being stored: begin, write its bytes as they come, then commit
- * (fsync'd: now tell the client) or abort (nothing is left).  A write
+ * (fsync'd: now tell the client) or abort it: nothing is left.  A write
  * over max_bytes or on a full disk fails (EX_TEMPFAIL, EX_IOERR): the
  * caller aborts.  Several intakes may run at once. */
 struct opt_spool_intake {

@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -349,4 +350,63 @@ fail:
 	    "rate '%s' is not valid (KiB/s, like 100, 512K, 2M, 800kbit or "
 	    "10mbit)",
 	    opt_quote(q, sizeof(q), s));
+}
+
+static const struct {
+	char suffix;
+	long long seconds;
+} duration_units[] = {{'d', 86400}, {'h', 3600}, {'m', 60}, {'s', 1}};
+#define NUNITS (sizeof(duration_units) / sizeof(*duration_units))
+
+/*
+ * A duration in seconds: a whole number, optionally followed by s, m, h
+ * or d ("90", "15m", "7d"), from min to max seconds.
+ */
+int
+opt_parse_duration(const char *what, const char *s, long long min,
+    long long max, long long *out, struct opt_error *e)
+{
+	char q[OPT_QUOTE_BUF], lo[OPT_DURATION_BUF], hi[OPT_DURATION_BUF];
+	long long n = 0, unit = 0;
+	const char *p;
+	size_t i;
+
+	/* Past max it is out of range whatever follows: n stops growing. */
+	for (p = s; isdigit((unsigned char)*p); p++)
+		if (n <= max)
+			n = n * 10 + (*p - '0');
+	if (p > s && *p == '\0')
+		unit = 1;
+	else if (p > s && p[1] == '\0')
+		for (i = 0; i < NUNITS; i++)
+			if (tolower((unsigned char)*p) ==
+			    duration_units[i].suffix)
+				unit = duration_units[i].seconds;
+	if (unit == 0)
+		return opt_error_set(e, EX_DATAERR,
+		    "%s '%s' is not a duration (seconds, or a number with s, "
+		    "m, h or d, like 90, 15m or 7d)",
+		    what, opt_quote(q, sizeof(q), s));
+	if (n > max / unit || n * unit < min)
+		return opt_error_set(e, EX_DATAERR,
+		    "%s '%s' is out of range (%s to %s)", what,
+		    opt_quote(q, sizeof(q), s),
+		    opt_duration_str(min, lo, sizeof(lo)),
+		    opt_duration_str(max, hi, sizeof(hi)));
+	*out = n * unit;
+	return 0;
+}
+
+/* The shortest exact text of a duration: 604800 is "7d", 90 is "90s". */
+const char *
+opt_duration_str(long long seconds, char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < NUNITS - 1; i++)
+		if (seconds != 0 && seconds % duration_units[i].seconds == 0)
+			break;
+	snprintf(buf, len, "%lld%c", seconds / duration_units[i].seconds,
+	    duration_units[i].suffix);
+	return buf;
 }

@@ -20,6 +20,7 @@
 #define OPT_ADDR_MAX 46 /* INET6_ADDRSTRLEN */
 #define OPT_CIDR_MAX (OPT_ADDR_MAX + 4)
 #define OPT_RATE_MAX (1024 * 1024) /* KiB/s: 1 GiB/s */
+#define OPT_DURATION_BUF 24 /* "9223372036854775807s" */
 
 int opt_valid_site_id(const char *, struct opt_error *);
 int opt_valid_host(const char *, struct opt_error *);
@@ -35,5 +36,8 @@ int opt_parse_int(const char *, const char *, long long, long long, int *,
     struct opt_error *);
 int opt_parse_bool(const char *, const char *, bool *, struct opt_error *);
 int opt_parse_rate(const char *, unsigned *, struct opt_error *);
+int opt_parse_duration(const char *, const char *, long long, long long,
+    long long *, struct opt_error *);
+const char *opt_duration_str(long long, char *, size_t);
 
 #endif

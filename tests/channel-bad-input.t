@@ -68,6 +68,10 @@ refused 64 "^opt-channel: --listen is an option of 'add' only $U" "--listen give
 	opt-channel list --listen 9100
 refused 64 "^opt-channel: --description is an option of 'add' only $U" \
 	"--description given to remove" -- opt-channel remove s 1 --description d
+refused 64 "^opt-channel: --mode is an option of 'add' only $U" "--mode given to set" -- \
+	opt-channel set s 1 mode=spool --mode spool
+refused 64 "^opt-channel: --mode is an option of 'add' only $U" "--mode given to list" -- \
+	opt-channel list --mode spool
 refused 64 "^opt-channel: -H and --json are for list and add $U" "-H given to remove" -- \
 	opt-channel remove s 1 -H
 refused 64 "^opt-channel: -H and --json are for list and add $U" "--json given to set" -- \
@@ -82,6 +86,8 @@ refused 64 "^opt-channel: option '--listen' needs a value $U" "--listen without 
 	opt-channel add s p --listen
 refused 64 "^opt-channel: option '--description' needs a value $U" \
 	"--description without a value" -- opt-channel add s p --description
+refused 64 "^opt-channel: option '--mode' needs a value $U" "--mode without a value" -- \
+	opt-channel add s p --mode
 # The message must name the option the user typed, and not as a raw byte.
 for o in --json=1 --verbose=1; do
 	refused_q 64 "^opt-channel: .*'$(re "${o%%=*}")(=[^']*)?'.* $U" \
@@ -122,7 +128,7 @@ succeeds "s: channel 2, an IPv6 printer with a port" -- \
 	opt-channel add -q s '[fd00::5]:9101' --listen "$P3"
 succeeds "o: channel 1" -- opt-channel add -q o 192.0.2.21 --listen "$P2"
 run opt-channel list s -H
-like "$out" "$(printf '^s\t2\t%s\tfd00::5\t9101\t$' "$P3")" "[IPV6]:PORT is stored as address and port"
+like "$out" "$(printf '^s\t2\t%s\tfd00::5\t9101\t\tdirect$' "$P3")" "[IPV6]:PORT is stored as address and port"
 CS=$C/s/channels.conf CO=$C/o/channels.conf
 cs_orig=$(cat "$CS") co_orig=$(cat "$CO")
 # restore_cs: puts channels.conf of s back after a test that wrongly
@@ -197,6 +203,25 @@ refused 65 "^opt-channel: nosuch: max_jobs '0' $MJ" \
 	"a bad max_jobs is refused before the site is looked up" -- \
 	opt-channel set nosuch 1 max_jobs=0
 
+# ---- mode (65) -----------------------------------------------------------
+
+M='is not one of direct, spool$'
+for v in bogus '' Spool DIRECT ' spool' 'spool ' spooled d $'spool\n'; do
+	refused_q 65 "^opt-channel: s: mode '$(re "$(q "$v")")' $M" \
+		"add --mode '$(q "$v")'" -- opt-channel add s 192.0.2.50 --listen "$P4" --mode "$v"
+	refused_q 65 "^opt-channel: s: mode '$(re "$(q "$v")")' $M" \
+		"set mode='$(q "$v")'" -- opt-channel set s 1 "mode=$v"
+done
+refused 65 "^opt-channel: s: mode 'x' $M" \
+	"a bad mode after a good description: nothing is changed" -- \
+	opt-channel set s 1 description=d mode=x
+refused 65 "^opt-channel: nosuch: mode 'x' $M" \
+	"a bad mode is refused before the site is looked up" -- \
+	opt-channel set nosuch 1 mode=x
+refused 65 "^opt-channel: nosuch: mode 'x' $M" \
+	"add: a bad --mode is refused before the site is looked up" -- \
+	opt-channel add nosuch 192.0.2.50 --mode x
+
 # ---- Descriptions (65) ---------------------------------------------------
 
 LONG80='is longer than 80 characters$' CTL='contains a control character$'
@@ -220,7 +245,7 @@ done
 succeeds "80 'é' are accepted" -- opt-channel set s 1 "description=$(rep 80 é)"
 succeeds "80 characters are accepted" -- opt-channel set s 1 "description=$(rep 80 x)"
 run opt-channel list s -H
-like "$out" "$(printf '^s\t1\t%s\t192.0.2.20\t9100\t%s$' "$P1" "$(rep 80 x)")" \
+like "$out" "$(printf '^s\t1\t%s\t192.0.2.20\t9100\t%s\tdirect$' "$P1" "$(rep 80 x)")" \
 	"the 80 characters are kept whole"
 succeeds "put the description back" -- opt-channel set s 1 description=
 is "$(cat "$CS")" "$cs_orig" "channels.conf of s is as before"
@@ -264,7 +289,7 @@ refused 64 "^opt-channel: 'listen' is not KEY=VALUE $U" "set KEY without '='" --
 	opt-channel set s 1 listen
 refused 64 "^opt-channel: '=1' is not KEY=VALUE $U" "set '=VALUE' without KEY" -- \
 	opt-channel set s 1 =1
-KEYS='\(listen, printer, printer_port, max_jobs, description\)$'
+KEYS='\(listen, printer, printer_port, max_jobs, mode, description\)$'
 for k in bogus id Listen site next_id; do
 	refused 64 "^opt-channel: s: unknown setting '$k' $KEYS" "set unknown key '$k'" -- \
 		opt-channel set s 1 "$k=1"
@@ -352,24 +377,31 @@ break_ch 's/printer_port = 9100;/printer_port = "9100";/' "with a printer_port t
 break_ch 's/^next_id = 3;/next_id = "3";/' "with a next_id that is a string" \
 	add s 192.0.2.50 --listen "$P4"
 break_ch '$a bogus = 1;' "with an unknown key" list s
-# max_jobs: on the description line of channel 1, line 6 of the file.
+# max_jobs and mode: on the description line of channel 1, line 6 of the
+# file.
 [ "$(sed -n 6p "$T/cs.good")" = '    description = ""; },' ]
 ok $? "line 6 of channels.conf is channel 1's description"
-while IFS='|' read -r v why cmd; do
+while IFS='|' read -r k v why cmd; do
 	cp "$T/cs.good" "$CS"
-	sed -i "6s/description = /max_jobs = $v; description = /" "$CS"
+	sed -i "6s/description = /$k = $v; description = /" "$CS"
 	read -ra w <<<"$cmd"
-	broken_at "$CS" ":6: max_jobs: $why\$" \
-		"${w[0]}: channels.conf with max_jobs = $v" -- opt-channel "${w[@]}"
+	broken_at "$CS" ":6: $k: $why\$" \
+		"${w[0]}: channels.conf with $k = $v" -- opt-channel "${w[@]}"
 done <<EOF
-0|0 is out of range \(1-4096\)|list s
--1|-1 is out of range \(1-4096\)|set s 2 printer=p
-4097|4097 is out of range \(1-4096\)|add s 192.0.2.50 --listen $P4
-99999999999L|99999999999 is out of range \(1-4096\)|list s
-"8"|must be a whole number|remove s 2
-8.0|must be a whole number|list s
-true|must be a whole number|list s
-[8]|must be a whole number|list s
+max_jobs|0|0 is out of range \(1-4096\)|list s
+max_jobs|-1|-1 is out of range \(1-4096\)|set s 2 printer=p
+max_jobs|4097|4097 is out of range \(1-4096\)|add s 192.0.2.50 --listen $P4
+max_jobs|99999999999L|99999999999 is out of range \(1-4096\)|list s
+max_jobs|"8"|must be a whole number|remove s 2
+max_jobs|8.0|must be a whole number|list s
+max_jobs|true|must be a whole number|list s
+max_jobs|[8]|must be a whole number|list s
+mode|"bogus"|mode 'bogus' ${M%$}|list s
+mode|"Spool"|mode 'Spool' ${M%$}|set s 2 printer=p
+mode|""|mode '' ${M%$}|add s 192.0.2.50 --listen $P4
+mode|1|must be a "string"|list s
+mode|true|must be a "string"|remove s 2
+mode|["spool"]|must be a "string"|list s
 EOF
 break_ch 's/^channels = (/channels = [/; s/^);/];/' "with channels not a list" list s
 break_ch '0,/description = ""/s//description = "a\\x01b"/' \

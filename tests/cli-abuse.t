@@ -190,7 +190,8 @@ sweep 65 cutb "^opt-site: n: host_key_check '.*' is not one of" -- \
 	opt-site add n 192.0.2.1 --host-key-check @
 sweep 64 cutb "^opt-site: s: $SET" -- opt-site set s @=1
 for k in host port user identity host_key_check compression \
-	keepalive_interval keepalive_count bind allow max_jobs; do
+	keepalive_interval keepalive_count bind allow max_jobs spool_max_mb \
+	spool_keep spool_max_age spool_warn_age; do
 	sweep 65 cutb "^opt-site: s: [a-z_ ]+ '.*' is not" -- opt-site set s "$k=@"
 done
 sweep 65 cub "^opt-site: s: $DESC" -- opt-site set s description=@
@@ -211,6 +212,7 @@ sweep 65 cutb "^opt-channel: s: (printer )?($HOST|$PORT)" -- opt-channel add s @
 sweep 65 cutb "^opt-channel: s: (printer $PORT|$HOST)" -- opt-channel add s 192.0.2.5:@
 sweep 65 cutb "^opt-channel: s: listen $PORT" -- opt-channel add s 192.0.2.5 --listen @
 sweep 65 cub "^opt-channel: s: $DESC" -- opt-channel add s 192.0.2.5 --description @
+sweep 65 cutb "^opt-channel: s: mode '.*' is not one of" -- opt-channel add s 192.0.2.5 --mode @
 sweep 65 cutb "^opt-channel: s: channel id $NUM" -- opt-channel remove s @
 sweep 65 cutb "^opt-channel: $ID" -- opt-channel remove @ 1
 sweep 64 cutb "^opt-channel: s: $SET" -- opt-channel set s 1 @=1
@@ -219,6 +221,7 @@ sweep 65 cutb "^opt-channel: s: listen $PORT" -- opt-channel set s 1 listen=@
 sweep 65 cutb "^opt-channel: s: (printer )?($HOST|$PORT)" -- opt-channel set s 1 printer=@
 sweep 65 cutb "^opt-channel: s: printer $PORT" -- opt-channel set s 1 printer_port=@
 sweep 65 cutb "^opt-channel: s: max_jobs $NUM" -- opt-channel set s 1 max_jobs=@
+sweep 65 cutb "^opt-channel: s: mode '.*' is not one of" -- opt-channel set s 1 mode=@
 sweep 65 cub "^opt-channel: s: $DESC" -- opt-channel set s 1 description=@
 
 # ---- opt-throttle ----------------------------------------------------------

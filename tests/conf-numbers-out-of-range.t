@@ -32,6 +32,10 @@ up = 100;
 down = 10000;
 port_range = [ 9100,
   9999 ];
+spool_max_mb = 100;
+spool_keep = 24;
+spool_max_age = 604800;
+spool_warn_age = 900;
 EOF
 chmod 640 "$C/s/channels.conf" "$C/defaults.conf"
 FILES='s/site.conf s/channels.conf s/throttle.conf defaults.conf'
@@ -40,9 +44,9 @@ for f in $FILES; do
 done
 restore() { for f in $FILES; do cp "$T/${f//\//_}.good" "$C/$f"; done; }
 succeeds "the files as written are read" -- opt-site show s
-is "$(grep -n '^port = \|^keepalive_\|^max_jobs' "$C/s/site.conf" | tr '\n' ' ')" \
-	"3:port = 9; 8:keepalive_interval = 5; 9:keepalive_count = 3; 12:max_jobs = 256; " \
-	"site.conf has its whole numbers on lines 3, 8, 9 and 12"
+is "$(grep -n '^port = \|^keepalive_\|^max_jobs\|^spool_max_mb\|^spool_keep' "$C/s/site.conf" | tr '\n' ' ')" \
+	"3:port = 9; 8:keepalive_interval = 5; 9:keepalive_count = 3; 12:max_jobs = 256; 13:spool_max_mb = 0; 14:spool_keep = 0; " \
+	"site.conf has its whole numbers on lines 3, 8, 9, 12, 13 and 14"
 is "$(grep -n '^up\|^down' "$C/s/throttle.conf" | tr '\n' ' ')" "4:up = 50; 5:down = 10000; " \
 	"throttle.conf has up on line 4, down on line 5"
 
@@ -105,6 +109,8 @@ s/site.conf 3 port 9 SITE
 s/site.conf 8 keepalive_interval 5 SITE
 s/site.conf 9 keepalive_count 3 SITE
 s/site.conf 12 max_jobs 256 SITE
+s/site.conf 13 spool_max_mb 0 SITE
+s/site.conf 14 spool_keep 0 SITE
 s/channels.conf 1 next_id 2 CH
 s/channels.conf 3 id 1 CH
 s/channels.conf 4 listen 9100 CH
@@ -120,6 +126,10 @@ defaults.conf 6 up 100 DF
 defaults.conf 7 down 10000 DF
 defaults.conf 8 port_range 9100 DF
 defaults.conf 9 port_range 9999 DF
+defaults.conf 10 spool_max_mb 100 DF
+defaults.conf 11 spool_keep 24 DF
+defaults.conf 12 spool_max_age 604800 DF
+defaults.conf 13 spool_warn_age 900 DF
 EOF
 
 # What is not a whole number to libconfig is left alone.

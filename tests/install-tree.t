@@ -211,6 +211,20 @@ for bc in "" "$bc_file"; do
 		"opt-channel set keys ($how)"
 	is "$(complete_line opt-site add x y --host-key-check '')" \
 		"accept-new off strict" "--host-key-check values ($how)"
+	is "$(complete_line opt-channel add nautilus p --m)" "--mode" \
+		"opt-channel add --mode ($how)"
+	is "$(complete_line opt-channel add nautilus p --mode '')" \
+		"direct spool" "--mode values ($how)"
+	is "$(complete_line opt-channel set nautilus 1 mo)" "mode=" \
+		"opt-channel set mode= ($how)"
+	is "$(complete_line opt-channel set nautilus 1 mode=s)" "spool" \
+		"mode= values, as one word ($how)"
+	is "$(complete_line opt-channel set nautilus 1 mode = d)" "direct" \
+		"mode= values, as bash splits them ($how)"
+	is "$(complete_line opt-channel set nautilus 1 mode =)" "direct spool" \
+		"mode= values, the cursor after the = ($how)"
+	is "$(complete_line opt-site set nautilus spool_m)" \
+		"spool_max_age= spool_max_mb=" "opt-site set spool keys ($how)"
 	is "$(complete_line opt-status --ch)" "--channels --check" \
 		"opt-status options ($how)"
 	is "$(complete_line opt-status tokyo '')" "nautilus" \

@@ -217,6 +217,39 @@ done
 refused 65 "^opt-site: nosuch: max_jobs '0' $MJ" \
 	"a bad max_jobs is refused before the site is looked up" -- \
 	opt-site set nosuch max_jobs=0
+# The spool's settings: two whole numbers and two durations.
+for v in -1 16777217 abc 99999999999 '' ' 8' +8 8M 1.5 0x10; do
+	refused_q 65 "^opt-site: s: spool_max_mb '$(re "$(q "$v")")' is not a number from 0 to 16777216$" \
+		"set spool_max_mb='$(q "$v")'" -- opt-site set s "spool_max_mb=$v"
+done
+for v in -1 8761 24h abc ''; do
+	refused_q 65 "^opt-site: s: spool_keep '$(re "$(q "$v")")' is not a number from 0 to 8760$" \
+		"set spool_keep='$(q "$v")'" -- opt-site set s "spool_keep=$v"
+done
+DUR='is not a duration \(seconds, or a number with s, m, h or d, like 90, 15m or 7d\)$'
+for k in spool_max_age spool_warn_age; do
+	for v in abc '' 7x 7dd d 1.5h -5 +5 ' 5' '5 ' 7D5 1w $'5\n'; do
+		refused_q 65 "^opt-site: s: $k '$(re "$(q "$v")")' $DUR" \
+			"set $k='$(q "$v")'" -- opt-site set s "$k=$v"
+	done
+done
+while read -r k v range; do
+	refused 65 "^opt-site: s: $k '$v' is out of range \($range\)$" \
+		"set $k=$v is out of range" -- opt-site set s "$k=$v"
+done <<'EOF'
+spool_max_age 59 1m to 365d
+spool_max_age 30s 1m to 365d
+spool_max_age 0m 1m to 365d
+spool_max_age 366d 1m to 365d
+spool_max_age 31536001 1m to 365d
+spool_max_age 99999999999999999999999999d 1m to 365d
+spool_warn_age 0 1s to 365d
+spool_warn_age 0d 1s to 365d
+spool_warn_age 8761h 1s to 365d
+EOF
+refused 65 "^opt-site: nosuch: spool_warn_age '0' is out of range" \
+	"a bad spool_warn_age is refused before the site is looked up" -- \
+	opt-site set nosuch spool_warn_age=0
 for a in localhost '' 10.0.0.0/8; do
 	refused 65 "^opt-site: s: address '$(re "$a")' is not an IPv4 or IPv6 address$" \
 		"set bind='$a'" -- opt-site set s "bind=$a"
@@ -273,7 +306,7 @@ refused 64 "^opt-site: 'port' is not KEY=VALUE $U" "set KEY without '='" -- \
 	opt-site set s port
 refused 64 "^opt-site: '=22' is not KEY=VALUE $U" "set '=VALUE' without KEY" -- \
 	opt-site set s =22
-KEYS='\(host, port, user, identity, host_key_check, compression, keepalive_interval, keepalive_count, bind, allow, max_jobs, description\)$'
+KEYS='\(host, port, user, identity, host_key_check, compression, keepalive_interval, keepalive_count, bind, allow, max_jobs, spool_max_mb, spool_keep, spool_max_age, spool_warn_age, description\)$'
 for k in bogus Port; do
 	refused 64 "^opt-site: s: unknown setting '$k' $KEYS" "set unknown key '$k'" -- \
 		opt-site set s "$k=1"
@@ -348,22 +381,38 @@ break_site '$a bogus = 1;' "with an unknown key" set s description=x
 break_site 's/^port = 22;/port = 70000;/' "with a port out of range"
 break_site 's/^keepalive_count = 3;/keepalive_count = 0;/' "with keepalive_count 0"
 break_site 's/^host = .*/host = "x y";/' "with a bad host"
-# max_jobs, refused naming the file, its line and the setting.
-is "$(grep -n '^max_jobs = ' "$T/site.good")" "12:max_jobs = 256;" \
-	"site.conf has max_jobs, at the default, on line 12"
-while IFS='|' read -r v why cmd; do
+# max_jobs and the spool's settings, refused naming the file, the line
+# and the setting.
+is "$(sed -n 12,16p "$T/site.good" | tr '\n' ' ')" \
+	'max_jobs = 256; spool_max_mb = 0; spool_keep = 0; spool_max_age = "7d"; spool_warn_age = "15m"; ' \
+	"site.conf has max_jobs and the spool's settings, at their defaults, on lines 12 to 16"
+SMB='is not a number from 0 to 16777216' AGE='is out of range \(1m to 365d\)'
+while IFS='|' read -r line k v why cmd; do
 	cp "$T/site.good" "$S"
-	sed -i "s/^max_jobs = .*/max_jobs = $v;/" "$S"
+	sed -i "${line}s/^$k = .*/$k = $v;/" "$S"
 	read -ra w <<<"$cmd"
-	broken_at "$S" ":12: max_jobs: $why\$" \
-		"${w[0]}: site.conf with max_jobs = $v" -- opt-site "${w[@]}"
+	broken_at "$S" ":$line: $k: $why\$" \
+		"${w[0]}: site.conf with $k = $v" -- opt-site "${w[@]}"
 done <<EOF
-0|max_jobs '0' ${MJ%$}|show s
--1|max_jobs '-1' ${MJ%$}|set s description=x
-65537|max_jobs '65537' ${MJ%$}|show s
-99999999999L|max_jobs '99999999999' ${MJ%$}|show s
-"256"|must be a whole number|set s max_jobs=8
-2.5|must be a whole number|show s
+12|max_jobs|0|max_jobs '0' ${MJ%$}|show s
+12|max_jobs|-1|max_jobs '-1' ${MJ%$}|set s description=x
+12|max_jobs|65537|max_jobs '65537' ${MJ%$}|show s
+12|max_jobs|99999999999L|max_jobs '99999999999' ${MJ%$}|show s
+12|max_jobs|"256"|must be a whole number|set s max_jobs=8
+12|max_jobs|2.5|must be a whole number|show s
+13|spool_max_mb|-1|spool_max_mb '-1' $SMB|show s
+13|spool_max_mb|16777217|spool_max_mb '16777217' $SMB|set s description=x
+13|spool_max_mb|"100"|must be a whole number|show s
+14|spool_keep|8761|spool_keep '8761' is not a number from 0 to 8760|show s
+14|spool_keep|"24h"|must be a whole number|show s
+15|spool_max_age|"30s"|spool_max_age '30s' $AGE|show s
+15|spool_max_age|59|spool_max_age '59' $AGE|set s description=x
+15|spool_max_age|99999999999L|spool_max_age '99999999999' $AGE|show s
+15|spool_max_age|"7 d"|spool_max_age '7 d' ${DUR%$}|show s
+16|spool_warn_age|0|spool_warn_age '0' is out of range \(1s to 365d\)|show s
+16|spool_warn_age|1.5|must be a duration like "7d" or whole seconds|show s
+16|spool_warn_age|true|must be a duration like "7d" or whole seconds|set s spool_warn_age=1h
+16|spool_warn_age|[ "15m" ]|must be a duration like "7d" or whole seconds|show s
 EOF
 break_site '/^host = /d' "without a host"
 break_site 's/^description = .*/description = "a\\nb";/' "with a control character in description"
@@ -414,6 +463,16 @@ broken_defaults 'port = "22";' "with a port that is a string" opt-site show s
 broken_defaults 'port = 0;' "with port 0" opt-site list
 broken_defaults 'max_jobs = 0;' "with max_jobs 0" opt-site add n 192.0.2.1
 broken_defaults 'max_jobs = "many";' "with a max_jobs that is a string" \
+	opt-site show s
+broken_defaults 'spool_max_mb = -1;' "with spool_max_mb -1" opt-site add n 192.0.2.1
+broken_defaults 'spool_keep = "1d";' "with a spool_keep that is a string" \
+	opt-site show s
+broken_defaults 'spool_max_age = "1s";' "with spool_max_age 1s" opt-site list
+broken_defaults 'spool_warn_age = "soon";' "with spool_warn_age soon" \
+	opt-site add n 192.0.2.1
+broken_defaults 'channel_mode = "store";' "with channel_mode store" \
+	opt-site add n 192.0.2.1
+broken_defaults 'channel_mode = 1;' "with a channel_mode that is a number" \
 	opt-site show s
 broken_defaults 'port_range = [9999, 9100];' "with port_range reversed" \
 	opt-site add n 192.0.2.1

@@ -828,7 +828,7 @@ s = json.load(sys.stdin)
 print(s["host"], s["port"], s["user"], s["compression"], s["keepalive_interval"],
       s["keepalive_count"], s["host_key_check"], s["identity"],
       s["throttle_enabled"], s["throttle_up"], s["throttle_down"], s["bind"])')" \
-		"$(opt-channel list -H "$1" | cut -f 2- | tr '\t\n' ' ;')"
+		"$(opt-channel list -H "$1" | cut -f 2-6 | tr '\t\n' ' ;')"
 }
 
 # import_as LABEL FILE: imports FILE into a config dir of its own; the

@@ -69,8 +69,8 @@ print(s["host"], s["port"], s["user"], s["compression"], s["keepalive_interval"]
 	"203.0.113.10 2222 mast True 10 6 off $key True 100 10000" \
 	"nautilus: every setting mapped (\$LocalUser expanded, no -> off, identity $key)"
 run opt-channel list nautilus -H
-is "$out" "$(printf 'nautilus\t1\t19100\timp1\t9100\tAccounting HP\nnautilus\t2\t19101\t192.168.1.21\t9100\tLabels $(touch %s/pwned-item)\nnautilus\t3\t19102\tfd00::7\t515\t' "$T")" \
-	"nautilus: the channels, descriptions from the comments, as text"
+is "$out" "$(printf 'nautilus\t1\t19100\timp1\t9100\tAccounting HP\tdirect\nnautilus\t2\t19101\t192.168.1.21\t9100\tLabels $(touch %s/pwned-item)\tdirect\nnautilus\t3\t19102\tfd00::7\t515\t\tdirect' "$T")" \
+	"nautilus: the channels, descriptions from the comments, as text, direct like mast's"
 run opt-site show harbour -H
 like "$out" "$(printf 'bind\t127.0.0.1')" "harbour: the bind address of its ForwardPorts"
 like "$out" "$(printf 'host_key_check\tstrict')" "harbour: yes -> strict"
@@ -137,7 +137,7 @@ print(s["host"], s["port"], s["user"], s["compression"], s["keepalive_interval"]
 	'203.0.113.20 2200 opt True 7 4 off /home/mast/.ssh/id_ed25519.$BandwidthLimitation.key True 64' \
 	"forms1: every value, \$LocalUser from the line before, \$BandwidthLimitation (set after) left as text"
 run opt-channel list -H forms1
-is "$out" "$(printf 'forms1\t1\t19300\t10.0.0.1\t9100\tAccueil #1 "laser" l'"'"'entrée\nforms1\t2\t19301\t10.0.0.2\t9100\tit'"'"'s\nforms1\t3\t19302\t10.0.0.3\t9100\tcafé été A')" \
+is "$(cut -f1-6 <<<"$out")" "$(printf 'forms1\t1\t19300\t10.0.0.1\t9100\tAccueil #1 "laser" l'"'"'entrée\nforms1\t2\t19301\t10.0.0.2\t9100\tit'"'"'s\nforms1\t3\t19302\t10.0.0.3\t9100\tcafé été A')" \
 	"forms1: double, single and \$'...' quotes; a # inside a description is kept"
 
 # What declare -p printed before bash 4.4: an array as one quoted string.
@@ -148,7 +148,7 @@ declare -a ForwardPort='([0]="L *:19310:imp1:9100 # It'\''s \"q\"" [2]="L *:1931
 CONF
 is "$rc:$err" "0:" "bash 4.3's declare -a NAME='(...)': imported"
 run opt-channel list -H forms2
-is "$out" "$(printf 'forms2\t1\t19310\timp1\t9100\tIt'"'"'s "q"\nforms2\t2\t19311\timp2\t9100\tÉtage #2')" \
+is "$(cut -f1-6 <<<"$out")" "$(printf 'forms2\t1\t19310\timp1\t9100\tIt'"'"'s "q"\nforms2\t2\t19311\timp2\t9100\tÉtage #2')" \
 	"forms2: the items of the quoted array, quotes unescaped"
 
 # What mast's template had until 7f1e817 and what declare -p writes for
@@ -185,7 +185,7 @@ opt-site: rev: $T/forms/rev:6: ForwardPort binds '127.0.0.1', unlike the ones be
 opt-site: rev: $T/forms/rev:8: ForwardPort: printer port '99999' is not a port number (1-65535); skipped" \
 	"--partial: every skipped rule on stderr, with its line"
 run opt-channel list -H rev
-is "$out" "$(printf 'rev\t1\t19320\t10.0.0.1\t9100\tkept\nrev\t2\t19322\tfd00::9\t9100\tkept too')" \
+is "$(cut -f1-6 <<<"$out")" "$(printf 'rev\t1\t19320\t10.0.0.1\t9100\tkept\nrev\t2\t19322\tfd00::9\t9100\tkept too')" \
 	"--partial: the rules opt can make became channels"
 refused 64 "^opt-site: --partial is an option of 'import' only" \
 	"--partial elsewhere is a usage error" -- opt-site list --partial
@@ -221,4 +221,14 @@ is "$rc" 65 "a broken file in the config dir: 65"
 ok $? "...and it stays where it was"
 printf 'RemoteHost=h\n' >"$T/old/nautilus"
 refused 73 "site already exists" "a site that exists" -- opt-site import "$T/old/nautilus"
+
+# mast's forwards become new channels: of defaults.conf's channel_mode.
+mkdir -p "$T/etc3"
+{ cat "$MAST_CONFIG_DIR/defaults.conf"; printf 'channel_mode = "spool";\n'; } >"$T/etc3/defaults.conf"
+chmod 640 "$T/etc3/defaults.conf"
+printf 'RemoteHost=h\nForwardPort=("L *:19400:a:9100" "L *:19401:b:9100")\n' >"$T/old/spooled"
+run env MAST_CONFIG_DIR="$T/etc3" opt-site import "$T/old/spooled"
+is "$rc:$err" "0:" "import with channel_mode = \"spool\" in defaults.conf"
+is "$(env MAST_CONFIG_DIR="$T/etc3" opt-channel list -H spooled | cut -f2,7 | tr '\t\n' ': ')" \
+	"1:spool 2:spool " "...makes spool channels"
 done_testing

@@ -13,7 +13,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
-	char *s = malloc(len + 1), q[OPT_QUOTE_BUF];
+	char *s = malloc(len + 1), q[OPT_QUOTE_BUF], d[OPT_DURATION_BUF];
+	enum opt_channel_mode mode;
+	long long secs, again;
 	struct opt_channel c;
 	struct opt_error e;
 	unsigned rate;
@@ -40,6 +42,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	opt_parse_bool("bool", s, &b, &e);
 	if (opt_parse_rate(s, &rate, &e) == 0 &&
 	    (rate < 1 || rate > OPT_RATE_MAX))
+		abort();
+	/* A duration written back reads as the same one. */
+	if (opt_parse_duration("age", s, 1, 365 * 86400LL, &secs, &e) == 0 &&
+	    (opt_parse_duration("age", opt_duration_str(secs, d, sizeof(d)), 1,
+	         365 * 86400LL, &again, &e) == -1 ||
+	        again != secs))
+		abort();
+	if (opt_channel_mode_parse(s, &mode, &e) == 0 &&
+	    strcmp(opt_channel_mode_name(mode), s) != 0)
 		abort();
 	opt_channel_target(s, &c, &e);
 	opt_quote(q, sizeof(q), s);

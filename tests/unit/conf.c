@@ -74,6 +74,18 @@ site_round_trip(void)
 	ok(opt_site_set(&s, "max_jobs", "65537", &e) == -1 &&
 	        e.status == EX_DATAERR && s.max_jobs == 1000,
 	    "max_jobs above 65536 is refused and changes nothing");
+	is_int(s.spool_max_age, 7 * 86400, "spool_max_age is 7 days");
+	is_int(s.spool_warn_age, 15 * 60, "spool_warn_age is 15 minutes");
+	ok(opt_site_set(&s, "spool_max_age", "36h", &e) == 0 &&
+	        s.spool_max_age == 36 * 3600,
+	    "set spool_max_age=36h");
+	ok(opt_site_set(&s, "spool_warn_age", "59s", &e) == 0 &&
+	        opt_site_set(&s, "spool_max_mb", "512", &e) == 0 &&
+	        opt_site_set(&s, "spool_keep", "48", &e) == 0,
+	    "set the other spool settings");
+	ok(opt_site_set(&s, "spool_max_age", "59s", &e) == -1 &&
+	        e.status == EX_DATAERR && s.spool_max_age == 36 * 3600,
+	    "spool_max_age under a minute is refused and changes nothing");
 	ok(opt_site_set(&s, "hots", "x", &e) == -1 && e.status == EX_USAGE,
 	    "an unknown key is a usage error");
 	t = d.throttle;
@@ -125,6 +137,15 @@ broken_files(void)
 	        "to 65536"},
 	    {"host = \"h\";\nmax_jobs = \"8\";\n",
 	        "site.conf:2: max_jobs: must be a whole number"},
+	    {"host = \"h\";\nspool_max_age = \"1s\";\n",
+	        "site.conf:2: spool_max_age: spool_max_age '1s' is out of "
+	        "range (1m to 365d)"},
+	    {"host = \"h\";\nspool_warn_age = 1.0;\n",
+	        "site.conf:2: spool_warn_age: must be a duration like \"7d\" "
+	        "or whole seconds"},
+	    {"host = \"h\";\nspool_keep = 8761;\n",
+	        "site.conf:2: spool_keep: spool_keep '8761' is not a number "
+	        "from 0 to 8760"},
 	};
 	struct opt_defaults d;
 	struct opt_site s;
@@ -229,6 +250,37 @@ channels(void)
 	        back.v[1].max_jobs == 7,
 	    "max_jobs reads back, the default where it is left out");
 	opt_channels_free(&back);
+	put("nautilus/channels.conf",
+	    "channels = ( { id = 1; listen = 9100; printer = \"p\";\n"
+	    "  mode = \"spool\"; } );\n",
+	    0640);
+	ok(opt_channels_load(&paths, "nautilus", &back, &e) == 0 &&
+	        back.v[0].mode == OPT_MODE_SPOOL,
+	    "mode = \"spool\" is read");
+	ok(opt_channel_set(&back.v[0], "mode", "direct", &e) == 0 &&
+	        back.v[0].mode == OPT_MODE_DIRECT &&
+	        opt_channels_save(&paths, &back, &e) == 0 &&
+	        strstr(slurp("nautilus/channels.conf"), "mode") == NULL,
+	    "direct, the default, is not written");
+	ok(opt_channel_set(&back.v[0], "mode", "Spool", &e) == -1 &&
+	        e.status == EX_DATAERR &&
+	        strcmp(e.text, "mode 'Spool' is not one of direct, spool") ==
+	            0 &&
+	        back.v[0].mode == OPT_MODE_DIRECT,
+	    "mode Spool is refused and changes nothing");
+	is_str(opt_channel_mode_name(OPT_MODE_SPOOL), "spool",
+	    "the mode's name");
+	opt_channels_free(&back);
+	put("nautilus/channels.conf",
+	    "channels = ( { id = 1; listen = 9100; printer = \"p\";\n"
+	    "  mode = \"store\"; } );\n",
+	    0640);
+	ok(opt_channels_load(&paths, "nautilus", &back, &e) == -1 &&
+	        e.status == EX_CONFIG &&
+	        strstr(e.text,
+	            "channels.conf:2: mode: mode 'store' is not one of "
+	            "direct, spool") != NULL,
+	    "mode store is refused with the file and line");
 	put("nautilus/channels.conf",
 	    "channels = ( { id = 1; listen = 9100; printer = \"p\";\n"
 	    "  max_jobs = 0; } );\n",

@@ -1,4 +1,5 @@
 /* Validators: what may reach a path, a config file or a log line. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
@@ -139,6 +140,76 @@ numbers(void)
 }
 
 static void
+durations(void)
+{
+	static const struct {
+		const char *text;
+		long long seconds;
+		const char *shown;
+	} good[] = {
+	    {"90", 90, "90s"},
+	    {"90s", 90, "90s"},
+	    {"15m", 900, "15m"},
+	    {"900", 900, "15m"},
+	    {"7d", 604800, "7d"},
+	    {"168h", 604800, "7d"},
+	    {"36h", 129600, "36h"},
+	    {"2D", 172800, "2d"},
+	    {"0060", 60, "1m"},
+	    {"1", 1, "1s"},
+	    {"31536000", 31536000, "365d"},
+	};
+	static const char *bad[] = {"", "d", "7x", "7dd", "7 d", " 7", "+7",
+	    "-7", "1.5h", "7d ", "1w", "0x10", "7\n"};
+	static const char *range[] = {"0", "0d", "31536001", "366d", "8761h",
+	    "99999999999999999999999999999", "99999999999999999999999999d"};
+	char name[96], buf[OPT_DURATION_BUF];
+	struct opt_error e;
+	long long v;
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(*good); i++) {
+		snprintf(name, sizeof(name), "duration '%s' is %lld s",
+		    good[i].text, good[i].seconds);
+		v = -1;
+		ok(opt_parse_duration("age", good[i].text, 1, 365 * 86400LL, &v,
+		       &e) == 0 &&
+		        v == good[i].seconds,
+		    name);
+		snprintf(name, sizeof(name), "%lld s is written '%s'",
+		    good[i].seconds, good[i].shown);
+		is_str(opt_duration_str(good[i].seconds, buf, sizeof(buf)),
+		    good[i].shown, name);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		snprintf(name, sizeof(name), "duration #%zu is not one", i);
+		v = 5;
+		ok(opt_parse_duration("age", bad[i], 1, 365 * 86400LL, &v,
+		       &e) == -1 &&
+		        e.status == EX_DATAERR && v == 5 &&
+		        strstr(e.text, "is not a duration") != NULL &&
+		        strchr(e.text, '\n') == NULL,
+		    name);
+	}
+	for (i = 0; i < sizeof(range) / sizeof(*range); i++) {
+		snprintf(name, sizeof(name), "duration '%.20s' is out of range",
+		    range[i]);
+		ok(opt_parse_duration("age", range[i], 1, 365 * 86400LL, &v,
+		       &e) == -1 &&
+		        strstr(e.text, "is out of range (1s to 365d)") != NULL,
+		    name);
+	}
+	ok(opt_parse_duration("spool_max_age", "59", 60, 365 * 86400LL, &v,
+	       &e) == -1 &&
+	        strcmp(e.text,
+	            "spool_max_age '59' is out of range (1m to 365d)") == 0,
+	    "the message names the setting, the value and the range");
+	is_str(opt_duration_str(0, buf, sizeof(buf)), "0s", "0 is '0s'");
+	is_str(opt_duration_str(LLONG_MAX, buf, sizeof(buf)),
+	    "9223372036854775807s", "the longest fits OPT_DURATION_BUF");
+}
+
+static void
 networks(void)
 {
 	struct opt_error e;
@@ -187,6 +258,7 @@ main(void)
 	hosts();
 	descriptions();
 	numbers();
+	durations();
 	networks();
 	quoting();
 	return done_testing();
