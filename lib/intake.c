@@ -1,6 +1,8 @@
 #include <sys/socket.h>
+#include <sys/statvfs.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -223,4 +225,23 @@ opt_intake_detach(struct opt_intakes *ia, const struct opt_listener *l)
 	for (j = ia->jobs; j != NULL; j = j->next)
 		if (j->l == l)
 			j->l = NULL;
+}
+
+/* Bytes the spool can still take: what its limit and its file system
+ * leave, the least of the two. */
+long long
+opt_intake_room(const struct opt_intakes *ia)
+{
+	const struct opt_spool *s = ia->spool;
+	long long room = LLONG_MAX, disk;
+	struct statvfs v;
+
+	if (s->max_bytes > 0)
+		room = s->max_bytes - s->used;
+	if (fstatvfs(s->dirfd, &v) == 0) {
+		disk = (long long)v.f_bavail * (long long)v.f_frsize;
+		if (disk < room)
+			room = disk;
+	}
+	return room;
 }

@@ -45,6 +45,7 @@ void opt_intake_accept(struct opt_intakes *, struct opt_listener *,
 void opt_intake_pass(struct opt_intakes *);
 size_t opt_intake_pollfds(struct opt_intakes *, struct pollfd *, size_t);
 void opt_intake_drop_all(struct opt_intakes *, const char *);
+long long opt_intake_room(const struct opt_intakes *);
 void opt_intake_detach(struct opt_intakes *, const struct opt_listener *);
 
 #endif

@@ -95,6 +95,27 @@ set_str(char *dst, size_t len, const char *value,
 	return 0;
 }
 
+/* The spool stops taking jobs OPT_SPOOL_HEADROOM_MB short of its
+ * limit (intake.h): a limit must leave room above that. */
+static int
+set_spool_max(struct opt_site *s, const char *value, struct opt_error *e)
+{
+	char q[OPT_QUOTE_BUF];
+	int mb;
+
+	if (opt_parse_int("spool_max_mb", value, 0, OPT_SPOOL_MAX_MB_MAX, &mb,
+	        e) == -1)
+		return -1;
+	if (mb > 0 && mb < OPT_SPOOL_MIN_MB)
+		return opt_error_set(e, EX_DATAERR,
+		    "spool_max_mb '%s' is below %d: the spool keeps %d MiB "
+		    "free for the job that comes (0: no limit)",
+		    opt_quote(q, sizeof(q), value), OPT_SPOOL_MIN_MB,
+		    OPT_SPOOL_HEADROOM_MB);
+	s->spool_max_mb = mb;
+	return 0;
+}
+
 int
 opt_site_set(struct opt_site *s, const char *key, const char *value,
     struct opt_error *e)
@@ -146,8 +167,7 @@ opt_site_set(struct opt_site *s, const char *key, const char *value,
 		return opt_parse_int("max_jobs", value, 1,
 		    OPT_SITE_MAX_JOBS_MAX, &s->max_jobs, e);
 	if (strcmp(key, "spool_max_mb") == 0)
-		return opt_parse_int("spool_max_mb", value, 0,
-		    OPT_SPOOL_MAX_MB_MAX, &s->spool_max_mb, e);
+		return set_spool_max(s, value, e);
 	if (strcmp(key, "spool_keep") == 0)
 		return opt_parse_int("spool_keep", value, 0, OPT_SPOOL_KEEP_MAX,
 		    &s->spool_keep, e);

@@ -18,6 +18,12 @@
 #define OPT_ALLOW_MAX 64
 #define OPT_SITE_MAX_JOBS 256 /* jobs at once over the tunnel: default */
 #define OPT_SITE_MAX_JOBS_MAX 65536
+/* A spool stops taking jobs when it has less room than this, and
+ * takes them again at twice as much: a client whose whole job went into
+ * its socket buffers is refused then, not reset after its last byte
+ * (which CUPS's socket backend takes for printed). */
+#define OPT_SPOOL_HEADROOM_MB 16
+#define OPT_SPOOL_MIN_MB 64
 #define OPT_SPOOL_MAX_MB_MAX 16777216 /* MiB: 16 TiB */
 #define OPT_SPOOL_KEEP_MAX 8760 /* hours: a year */
 #define OPT_SPOOL_AGE_MAX (365LL * 24 * 3600) /* s: a year */

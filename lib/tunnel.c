@@ -34,6 +34,7 @@
 #include "tunnelint.h"
 
 #define DRAIN_MS 30000
+#define ROOM_EVERY_MS 250
 /* The first descriptors polled: signals, the session, the probes. */
 #define PFD_SIG 0
 #define PFD_SESSION 1
@@ -311,6 +312,41 @@ up_pass(struct opt_tunnel *t, long long now)
 	}
 }
 
+/*
+ * A spool with less room than OPT_SPOOL_HEADROOM_MB stops listening:
+ * its clients are refused and try again later, as spoolers do, instead
+ * of being reset after they sent a small job whole (which CUPS's socket
+ * backend takes for printed).  Those already waiting are taken first.
+ * It listens again at twice that room.
+ */
+static void
+spool_room(struct opt_tunnel *t, long long now)
+{
+	const long long mib = 1024 * 1024;
+	long long room = opt_intake_room(&t->intakes), need;
+	struct opt_listener *l;
+	bool full;
+
+	t->room_at = now + ROOM_EVERY_MS;
+	need = (t->spool_full ? 2 : 1) * OPT_SPOOL_HEADROOM_MB * mib;
+	full = room < need;
+	if (full == t->spool_full)
+		return;
+	for (l = t->listeners; full && l != NULL; l = l->next)
+		if (l->conf.mode == OPT_MODE_SPOOL &&
+		    opt_listener_polled(l, now))
+			accept_on(t, l, now);
+	t->spool_full = full;
+	opt_log(&t->log, full ? OPT_LOG_WARN : OPT_LOG_INFO,
+	    full ? "spool-full" : "spool-room", "room_mb=%lld", room / mib);
+	for (l = t->listeners; l != NULL; l = l->next)
+		if (l->conf.mode == OPT_MODE_SPOOL)
+			opt_state_text(l->last_error, sizeof(l->last_error),
+			    full ? "spool full: new jobs are refused" : "");
+	tunnel_listen_all(t, t->session.phase == OPT_SP_UP);
+	tunnel_write_state(t);
+}
+
 /* Every phase, first: the clients on the polled ports, and what spool
  * clients sent. */
 static void
@@ -322,6 +358,8 @@ take_clients(struct opt_tunnel *t, long long now, bool reloaded)
 		if (t->pfd[PFD_FIXED + i].revents & POLLIN)
 			accept_on(t, t->polled[i], now);
 	opt_intake_pass(&t->intakes);
+	if (t->spool.dirfd != -1 && (t->intakes.changed || now >= t->room_at))
+		spool_room(t, now);
 }
 
 /* Every phase, last: deliveries that are due, listeners that may come

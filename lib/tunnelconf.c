@@ -40,13 +40,13 @@ tunnel_load_config(struct opt_tunnel *t, struct opt_site *site,
 	return 0;
 }
 
-/* A spool channel listens whenever the process runs, and has a spool;
- * a direct one while the session is up (on). */
+/* A spool channel listens whenever the process runs and its spool has
+ * room; a direct one while the session is up (on). */
 void
 tunnel_listen_one(struct opt_tunnel *t, struct opt_listener *l, bool on)
 {
 	if (l->conf.mode == OPT_MODE_SPOOL)
-		on = t->spool.dirfd != -1;
+		on = t->spool.dirfd != -1 && !t->spool_full;
 	opt_listener_listen(l, on && !t->draining, &t->log);
 }
 

@@ -51,6 +51,8 @@ struct opt_tunnel {
 	struct opt_spool spool; /* dirfd -1: no spool channel yet */
 	struct opt_intakes intakes;
 	struct opt_deliver deliver;
+	bool spool_full; /* less room than OPT_SPOOL_HEADROOM_MB */
+	long long room_at; /* when to look at the room again */
 	struct opt_prober prober;
 	struct opt_backoff backoff;
 	long long retry_at;

@@ -63,6 +63,9 @@ is "$(spool nautilus)" "spool_max_mb=16777216 spool_keep=8760 spool_max_age=1m s
 succeeds "another setting keeps them" -- opt-site set nautilus port=2222
 is "$(spool nautilus)" "spool_max_mb=16777216 spool_keep=8760 spool_max_age=1m spool_warn_age=365d" \
 	"...as they were"
+refused 65 "^opt-site: nautilus: spool_max_mb '63' is below 64: the spool keeps 16 MiB free for the job that comes \(0: no limit\)$" \
+	"a limit below 64 MiB is refused" -- opt-site set nautilus spool_max_mb=63
+succeeds "64 MiB is the least" -- opt-site set nautilus spool_max_mb=64
 succeeds "back to the defaults" -- opt-site set nautilus spool_max_mb=0 spool_keep=0 \
 	spool_max_age=7d spool_warn_age=15m
 is "$(spool nautilus)" "spool_max_mb=0 spool_keep=0 spool_max_age=7d spool_warn_age=15m" \

@@ -1,20 +1,25 @@
 #!/bin/bash
-# A spool that cannot take a job whole takes none of it: the spool is a
-# 32 MiB tmpfs of the test's own (mount namespace), the site is down,
-# spool_max_mb = 12, and CUPS's socket backend queues jobs A and B
-# (5 MiB each); a client that resets its connection after 1 MiB leaves
-# nothing of its job (event=job-refused).
-#  1. Job C, 24 MiB, would go over spool_max_mb: the backend's
+# A spool that cannot take a job whole takes none of it, and a spool
+# short of room refuses new clients instead of resetting them after
+# their last byte (which CUPS's socket backend takes for printed).  The
+# spool is a 160 MiB tmpfs of the test's own (mount namespace),
+# spool_max_mb = 64, the site is down; the spool stops listening when
+# it has less than 16 MiB of room and listens again at 32 MiB.
+#  1. A and B (16 MiB each) are queued; a client that resets after
+#     1 MiB leaves nothing (event=job-refused).
+#  2. Job C, 40 MiB, would go over spool_max_mb: the backend's
 #     connection is reset while it sends (exit 1, "Unable to write
 #     print data": cupsd retries or holds the job, as its error policy
-#     says), event=job-refused is logged, nothing of C is left, and a
-#     1 MiB job D that fits is stored after it.
-#  2. The file system is full (a file beside the site's spool leaves
-#     100 KiB): job E, 24 MiB, is reset the same way; a 400 KB job F from
-#     a client that waits for the end after its last byte
-#     (tests/send-job) sees a reset, not a clean end; nothing is left.
-#  3. sshd back: A, B and D, intact, are printed whole and in order, and
-#     nothing else.
+#     says), nothing of C is left; D (8 MiB) fits and is queued.
+#  3. E (10 MiB) leaves 14 MiB of room: event=spool-full, the channel
+#     refuses connections; a small job F from CUPS's backend is refused
+#     and the backend tries again by itself.
+#  4. sshd back: the deliveries free room (event=spool-room), the
+#     backend's next try stores F; A, B, D, E and F are printed whole,
+#     in order, and nothing else.
+#  5. The file system: 20 MiB free takes a small job but a 30 MiB one is
+#     reset while it sends, nothing left; 10 MiB free refuses clients,
+#     and freeing the disk lets them in again.
 . "$(dirname "$0")/spool.sh"
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sshd.sh"
@@ -22,11 +27,11 @@
 MiB=$((1024 * 1024))
 need_printing
 mkdir -p "$MAST_SPOOL_DIR"
-mount -t tmpfs -o size=32m,mode=0750 tmpfs "$MAST_SPOOL_DIR"
-ok $? "the spool is a tmpfs of 32 MiB"
+mount -t tmpfs -o size=160m,mode=0750 tmpfs "$MAST_SPOOL_DIR"
+ok $? "the spool is a tmpfs of 160 MiB"
 cleanup "umount -l '$MAST_SPOOL_DIR'"
 need_sshd
-need_p910nd_site bind=127.0.0.1 spool_max_mb=12
+need_p910nd_site bind=127.0.0.1 spool_max_mb=64
 start_up
 stop_sshd
 wait_for 10 not_up
@@ -40,20 +45,19 @@ refused_job() {
 	LIMIT=30 cups_print "$port" "$2" "$n"
 	is "$rc" 1 "job $n: the backend fails (exit 1), $ms ms"
 	like "$(cat "$T/cups-$n.err")" "ERROR: ?Unable to write print data: (Connection reset by peer|Broken pipe)" \
-		"job $n: its connection was reset"
+		"job $n: its connection was reset while it sent"
 	wait_for 5 test "$(count 'event=job-refused')" -gt "$before"
 	ok $? "job $n: event=job-refused is logged: $(grep 'event=job-refused' "$MAST_LOG_DIR/nautilus.log" | tail -1 | sed 's/.* event=job-refused //')"
 	wait_for 5 eval '[ -z "$(spool_leftovers)" ]'
 	is "$(spool_leftovers | tr '\n' ' ')" "" "job $n: nothing of it is left in the spool"
 }
 
+# 1.
 for n in A B; do
-	head -c $((5 * MiB)) /dev/urandom >"$T/$n"
+	head -c $((16 * MiB)) /dev/urandom >"$T/$n"
 	cups_print "$port" "$T/$n" "$n"
 	is "$rc" 0 "job $n is queued ($ms ms)"
 done
-
-# A client that resets its connection mid-job
 before=$(count 'event=job-refused')
 python3 - "$port" <<'PY'
 import socket, struct, sys, time
@@ -67,48 +71,81 @@ wait_for 5 test "$(count 'event=job-refused')" -gt "$before"
 ok $? "a client's reset after 1 MiB: event=job-refused: $(grep 'event=job-refused' "$MAST_LOG_DIR/nautilus.log" | tail -1 | sed 's/.* event=job-refused //')"
 is "$(spool_leftovers | tr '\n' ' '):$(queued)" ":2" "nothing of it is left, A and B are queued"
 
-# 1. spool_max_mb
-head -c $((24 * MiB)) /dev/urandom >"$T/C"
+# 2.
+head -c $((40 * MiB)) /dev/urandom >"$T/C"
 refused_job C "$T/C"
-like "$(grep 'event=job-refused' "$MAST_LOG_DIR/nautilus.log" | tail -1)" "spool_max_mb|12 MiB|limit" \
+like "$(grep 'event=job-refused' "$MAST_LOG_DIR/nautilus.log" | tail -1)" "spool full \(64 MiB\)" \
 	"job C: the error names the limit"
-is "$(queued)" 2 "A and B are still queued"
-head -c $((1 * MiB)) /dev/urandom >"$T/D"
+head -c $((8 * MiB)) /dev/urandom >"$T/D"
 cups_print "$port" "$T/D" D
 is "$rc" 0 "job D, which fits, is queued ($ms ms)"
+listening "$port"
+ok $? "with 24 MiB of room the channel still listens"
 
-# 2. The file system full
-free=$(($(df -B1 --output=avail "$MAST_SPOOL_DIR" | tail -1) - 100 * 1024))
-fallocate -l "$free" "$MAST_SPOOL_DIR/filler"
-ok $? "a file leaves 100 KiB free on the spool ($(df -h --output=avail "$MAST_SPOOL_DIR" | tail -1 | tr -d ' '))"
-head -c $((24 * MiB)) /dev/urandom >"$T/E"
-refused_job E "$T/E"
-like "$(grep 'event=job-refused' "$MAST_LOG_DIR/nautilus.log" | tail -1)" "[Nn]o space|full" \
-	"job E: the error says the disk is full"
-head -c 400000 /dev/urandom >"$T/F"
+# 3.
+head -c $((10 * MiB)) /dev/urandom >"$T/E"
+cups_print "$port" "$T/E" E
+is "$rc" 0 "job E is queued ($ms ms)"
+wait_for 5 logged "event=spool-full room_mb=14"
+ok $? "14 MiB of room left: event=spool-full"
+wait_for 5 eval '! listening "$port"'
+ok $? "...and the channel no longer listens"
+head -c 300000 /dev/urandom >"$T/F"
 run send-job "$port" "$T/F"
-is "$rc" 3 "job F (400 KB, all of it sent before the reset): its client sees a reset ($err)"
-LIMIT=30 cups_print "$port" "$T/F" G
-# Not a test: what the backend makes of it depends on how much of the
-# job its socket took before the reset (see cups_print).
-if [ "$rc" -eq 0 ]; then
-	diag "the same 400 KB from CUPS's socket backend: exit 0, printed as it sees it (the reset came after its last byte, while it waited for the end), and not stored"
-else
-	diag "the same 400 KB from CUPS's socket backend: exit $rc"
-fi
-wait_for 5 eval '[ -z "$(spool_leftovers)" ]'
-is "$(spool_leftovers | tr '\n' ' ')" "" "nothing of E, F or G is left"
-rm -f "$MAST_SPOOL_DIR/filler"
-is "$(opt-queue list -H nautilus | cut -f5 | tr '\n' ' ')" "$((5 * MiB)) $((5 * MiB)) $MiB " \
-	"A, B and D are queued, with their sizes"
+is "$rc" 2 "a client is refused, not reset ($err)"
+LIMIT=120 cups_print "$port" "$T/F" F &
+backend=$!
+cleanup "kill $backend 2>/dev/null"
+wait_for 20 grep -q "unavailable at this time" "$T/cups-F.err"
+ok $? "CUPS's backend cannot connect and will try again: $(grep -h '^WARNING' "$T/cups-F.err" | head -1)"
+is "$(queued)" 4 "A, B, D and E are queued, F is not"
+like "$(opt-status --channels -H nautilus | awk -F'\t' '$1 == "channel" && $3 == 1')" "spool full: new jobs are refused" \
+	"opt-status shows why the channel refuses jobs"
 
-# 3. Delivered later
+# 4.
 start_sshd
-wait_printed 60 "$T/A" "$T/B" "$T/D"
-ok $? "sshd back, 3 jobs are delivered"
-is "$(printed "$T/lp" "$T/A" "$T/B" "$T/D" | sed 's/ pieces=.*//')" \
-	"whole=3 missing=0 fragments=0 fragment_bytes=0 duplicates=0 trailing=0" \
-	"A, B and D are printed byte for byte, in order, and nothing else"
+wait_for 60 logged "event=spool-room"
+ok $? "the deliveries free room: $(grep -o 'event=spool-room.*' "$MAST_LOG_DIR/nautilus.log" | head -1)"
+wait "$backend"
+is "$?" 0 "CUPS's backend's next try hands F over (exit 0)"
+wait_printed 90 "$T/A" "$T/B" "$T/D" "$T/E" "$T/F"
+ok $? "A, B, D, E and F are delivered"
+is "$(printed "$T/lp" "$T/A" "$T/B" "$T/D" "$T/E" "$T/F" | sed 's/ pieces=.*//')" \
+	"whole=5 missing=0 fragments=0 fragment_bytes=0 duplicates=0 trailing=0" \
+	"A, B, D, E and F are printed byte for byte, in order, and nothing else"
 wait_for 10 test "$(queued)" = 0
 is "$(queued)" 0 "the queue is empty"
+
+# 5.
+fill() { # fill MIB: a file leaves MIB MiB free on the spool
+	rm -f "$MAST_SPOOL_DIR/filler"
+	fallocate -l $(($(df -B1 --output=avail "$MAST_SPOOL_DIR" | tail -1) - $1 * MiB)) \
+		"$MAST_SPOOL_DIR/filler"
+}
+fill 20
+ok $? "a file leaves 20 MiB free ($(df -h --output=avail "$MAST_SPOOL_DIR" | tail -1 | tr -d ' '))"
+head -c $((30 * MiB)) /dev/urandom >"$T/G"
+refused_job G "$T/G"
+like "$(grep 'event=job-refused' "$MAST_LOG_DIR/nautilus.log" | tail -1)" "[Nn]o space" \
+	"job G: the error says the disk is full"
+head -c 500000 /dev/urandom >"$T/H"
+run send-job "$port" "$T/H"
+is "$rc" 0 "a small job still fits"
+fill 10
+wait_for 5 eval '! listening "$port"'
+ok $? "10 MiB free: the channel no longer listens"
+run send-job "$port" "$T/H"
+is "$rc" 2 "...a client is refused"
+rm -f "$MAST_SPOOL_DIR/filler"
+wait_for 5 listening "$port"
+ok $? "the disk freed, it listens again"
+head -c 700000 /dev/urandom >"$T/I"
+run send-job "$port" "$T/I"
+is "$rc" 0 "...and takes a job"
+wait_printed 30 "$T/A" "$T/B" "$T/D" "$T/E" "$T/F" "$T/H" "$T/I"
+ok $? "H and I are delivered"
+is "$(printed "$T/lp" "$T/A" "$T/B" "$T/D" "$T/E" "$T/F" "$T/H" "$T/I" | sed 's/ pieces=.*//')" \
+	"whole=7 missing=0 fragments=0 fragment_bytes=0 duplicates=0 trailing=0" \
+	"...byte for byte, after the others, and nothing of G"
+is "$(spool_leftovers | tr '\n' ' ')" "" "nothing partial is left in the spool"
 done_testing
