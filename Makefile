@@ -155,8 +155,8 @@ check-valgrind: all $(TEST_PROGS)
 		exit 1; fi; \
 	echo "check-valgrind: $$n processes ran under memcheck, no error, no leak"
 
-# make check-debian13: as root, make check, make check SANITIZE=1, make
-# deb and lintian on Debian 13, in a trixie tree that mmdebstrap builds
+# make check-debian13: as root, make check SANITIZE=1, make deb and
+# lintian on Debian 13, in a trixie tree that mmdebstrap builds
 # once and keeps (scripts/check-debian13).
 check-debian13:
 	scripts/install-deps --debian13
