@@ -1,6 +1,7 @@
 /*
  * opt-channel: add, remove, list and change the printer channels of a
- * site, and allocate their listen ports.
+ * site, allocate their listen ports, and write the scripts that install
+ * their printers on the clients.
  *
  * Port allocation reads every site's channels under the config lock, so
  * concurrent adds never pick the same port; ids come from next_id, which
@@ -18,12 +19,16 @@
 #include "defaults.h"
 #include "lock.h"
 #include "port.h"
+#include "script.h"
 #include "site.h"
 
 enum {
 	OPT_LISTEN = CLI_OPT_FIRST_TOOL,
 	OPT_DESCRIPTION,
 	OPT_MODE,
+	OPT_FORMAT,
+	OPT_HOST,
+	OPT_DRIVER,
 };
 
 static const struct option longopts[] = {
@@ -31,12 +36,17 @@ static const struct option longopts[] = {
     {"listen", required_argument, NULL, OPT_LISTEN},
     {"description", required_argument, NULL, OPT_DESCRIPTION},
     {"mode", required_argument, NULL, OPT_MODE},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"host", required_argument, NULL, OPT_HOST},
+    {"driver", required_argument, NULL, OPT_DRIVER},
     {NULL, 0, NULL, 0},
 };
 
 static struct cli cli;
 /* add's options, given before the command */
 static const char *add_listen, *add_desc, *add_mode;
+/* script's */
+static const char *script_format, *script_host, *script_driver;
 
 static void
 usage(void)
@@ -47,7 +57,10 @@ usage(void)
 	       "           [--mode direct|spool]\n"
 	       "  opt-channel remove SITE ID\n"
 	       "  opt-channel list [SITE] [-H | --json]\n"
-	       "  opt-channel set SITE ID KEY=VALUE ...\n");
+	       "  opt-channel set SITE ID KEY=VALUE ...\n"
+	       "  opt-channel script SITE [ID ...] --format ps1|bat|cups "
+	       "[--host NAME]\n"
+	       "           [--driver NAME]\n");
 }
 
 static int
@@ -293,13 +306,73 @@ cmd_set(int argc, char **argv)
 	return status;
 }
 
+/* Where the clients print to: --host, public_host, this host's FQDN. */
+static void
+script_target(const struct opt_defaults *d, const char *site, char *host,
+    size_t len)
+{
+	struct opt_error e;
+
+	if (script_host != NULL)
+		strlcpy(host, script_host, len); /* checked: it fits */
+	else if (d->public_host[0] != '\0')
+		strlcpy(host, d->public_host, len);
+	else if (opt_script_local_host(host, len, &e) == -1)
+		cli_fail(&cli, site, &e);
+}
+
+static int
+cmd_script(int argc, char **argv)
+{
+	char host[OPT_HOST_MAX + 1];
+	struct opt_script sc = {.driver = script_driver};
+	struct opt_defaults d;
+	struct opt_channels cs;
+	struct opt_error e;
+	const char *site;
+	int i, *ids;
+
+	if (argc < 2)
+		cli_usage_error(&cli, "script needs SITE");
+	if (script_format == NULL)
+		cli_usage_error(&cli, "script needs --format ps1|bat|cups");
+	site = argv[1];
+	cli_site_id(&cli, site);
+	if (opt_script_format_parse(script_format, &sc.format, &e) == -1 ||
+	    (script_host != NULL && opt_valid_host(script_host, &e) == -1) ||
+	    (script_driver != NULL &&
+	        opt_script_driver_check(script_driver, &e) == -1))
+		cli_fail(&cli, site, &e);
+	if ((ids = calloc((size_t)argc, sizeof(*ids))) == NULL) {
+		opt_error_set(&e, EX_OSERR, "out of memory");
+		cli_fail(&cli, site, &e);
+	}
+	for (i = 2; i < argc; i++)
+		ids[i - 2] = channel_id(site, argv[i]);
+
+	cli_paths(&cli);
+	cli_defaults(&cli, &d);
+	cli_site_exists(&cli, site);
+	if (opt_channels_load(&cli.paths, site, &cs, &e) == -1)
+		cli_fail(&cli, site, &e);
+	script_target(&d, site, host, sizeof(host));
+	sc.host = host;
+	if (opt_script_write(stdout, &sc, &cs, ids, (size_t)argc - 2, &e) == -1)
+		cli_fail(&cli, site, &e);
+	opt_channels_free(&cs);
+	free(ids);
+	return EX_OK;
+}
+
 static const struct cli_cmd cmds[] = {
     {"list", cmd_list, 0, true},
     {"add", cmd_add, 1 | 2 | 4, true},
     {"remove", cmd_remove, 0, false},
     {"set", cmd_set, 0, false},
+    {"script", cmd_script, 8 | 16 | 32, false},
 };
-static const char *const flags[] = {"--listen", "--description", "--mode"};
+static const char *const flags[] = {"--listen", "--description", "--mode",
+    "--format", "--host", "--driver"};
 
 int
 main(int argc, char **argv)
@@ -318,6 +391,15 @@ main(int argc, char **argv)
 		} else if (ch == OPT_MODE) {
 			add_mode = optarg;
 			given |= 4;
+		} else if (ch == OPT_FORMAT) {
+			script_format = optarg;
+			given |= 8;
+		} else if (ch == OPT_HOST) {
+			script_host = optarg;
+			given |= 16;
+		} else if (ch == OPT_DRIVER) {
+			script_driver = optarg;
+			given |= 32;
 		}
 	}
 	return cli_run(&cli, cmds, sizeof(cmds) / sizeof(cmds[0]), flags, given,

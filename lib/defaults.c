@@ -43,6 +43,34 @@ apply_port_range(const char *path, const config_setting_t *v,
 	return 0;
 }
 
+/* A string setting that valid accepts, into buf (len bytes, as large as
+ * any value valid accepts), which is left alone when the setting is not
+ * there. */
+static int
+apply_str(const char *path, const config_setting_t *root, const char *key,
+    char *buf, size_t len, int (*valid)(const char *, struct opt_error *),
+    struct opt_error *e)
+{
+	const config_setting_t *v = config_setting_get_member(root, key);
+	char text[OPT_HOST_MAX + 1];
+
+	if (v == NULL)
+		return 0;
+	if (opt_conf_str(path, v, text, sizeof(text), e) == -1)
+		return -1;
+	if (valid(text, e) == -1)
+		return opt_conf_fail(path, v, e);
+	strlcpy(buf, text, len); /* what valid accepts fits */
+	return 0;
+}
+
+/* public_host: a host, or "" for none. */
+static int
+valid_public_host(const char *s, struct opt_error *e)
+{
+	return s[0] == '\0' ? 0 : opt_valid_host(s, e);
+}
+
 int
 opt_defaults_load(const struct opt_paths *p, struct opt_defaults *d,
     struct opt_error *e)
@@ -51,8 +79,9 @@ opt_defaults_load(const struct opt_paths *p, struct opt_defaults *d,
 	    "host_key_check", "compression", "keepalive_interval",
 	    "keepalive_count", "bind", "allow", "max_jobs", "spool_max_mb",
 	    "spool_keep", "spool_max_age", "spool_warn_age", "enabled", "up",
-	    "down", "port_range", "local_user", "channel_mode", NULL};
-	char path[PATH_MAX], user[OPT_USER_MAX + 1], mode[64];
+	    "down", "port_range", "local_user", "channel_mode", "public_host",
+	    NULL};
+	char path[PATH_MAX], mode[64];
 	const config_setting_t *root, *v;
 	config_t cfg;
 	int r;
@@ -74,15 +103,9 @@ opt_defaults_load(const struct opt_paths *p, struct opt_defaults *d,
 	if ((v = config_setting_get_member(root, "port_range")) != NULL &&
 	    apply_port_range(path, v, d, e) == -1)
 		goto out;
-	if ((v = config_setting_get_member(root, "local_user")) != NULL) {
-		if (opt_conf_str(path, v, user, sizeof(user), e) == -1)
-			goto out;
-		if (opt_valid_user(user, e) == -1) {
-			opt_conf_fail(path, v, e);
-			goto out;
-		}
-		strlcpy(d->local_user, user, sizeof(d->local_user));
-	}
+	if (apply_str(path, root, "local_user", d->local_user,
+	        sizeof(d->local_user), opt_valid_user, e) == -1)
+		goto out;
 	if ((v = config_setting_get_member(root, "channel_mode")) != NULL) {
 		if (opt_conf_str(path, v, mode, sizeof(mode), e) == -1)
 			goto out;
@@ -91,6 +114,9 @@ opt_defaults_load(const struct opt_paths *p, struct opt_defaults *d,
 			goto out;
 		}
 	}
+	if (apply_str(path, root, "public_host", d->public_host,
+	        sizeof(d->public_host), valid_public_host, e) == -1)
+		goto out;
 	r = 0;
 out:
 	config_destroy(&cfg);

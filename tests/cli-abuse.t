@@ -223,6 +223,12 @@ sweep 65 cutb "^opt-channel: s: printer $PORT" -- opt-channel set s 1 printer_po
 sweep 65 cutb "^opt-channel: s: max_jobs $NUM" -- opt-channel set s 1 max_jobs=@
 sweep 65 cutb "^opt-channel: s: mode '.*' is not one of" -- opt-channel set s 1 mode=@
 sweep 65 cub "^opt-channel: s: $DESC" -- opt-channel set s 1 description=@
+sweep 65 cutb "^opt-channel: $ID" -- opt-channel script @ --format cups
+sweep 65 cutb "^opt-channel: s: channel id $NUM" -- opt-channel script s 1 @ --format ps1
+sweep 65 cutb "^opt-channel: s: format '.*' is not one of" -- opt-channel script s --format @
+sweep 65 cutb "^opt-channel: s: $HOST" -- opt-channel script s --format bat --host @
+sweep 65 cub "^opt-channel: s: driver '.*' is not a driver name" -- \
+	opt-channel script s --format ps1 --driver @
 
 # ---- opt-throttle ----------------------------------------------------------
 

@@ -187,10 +187,22 @@ broken_files(void)
 	        strstr(e.text, "host: unknown setting"),
 	    "defaults.conf has no host");
 	put("defaults.conf",
-	    "port = 2222;\nup = 64;\nport_range = [9200, 9300];\n", 0640);
+	    "port = 2222;\nup = 64;\nport_range = [9200, 9300];\n"
+	    "public_host = \"print.example.com\";\n",
+	    0640);
 	ok(opt_defaults_load(&paths, &d, &e) == 0 && d.site.port == 2222 &&
-	        d.throttle.up == 64 && d.port_lo == 9200 && d.port_hi == 9300,
+	        d.throttle.up == 64 && d.port_lo == 9200 && d.port_hi == 9300 &&
+	        strcmp(d.public_host, "print.example.com") == 0,
 	    "defaults.conf overrides the built-in defaults");
+	put("defaults.conf", "public_host = \"\";\n", 0640);
+	ok(opt_defaults_load(&paths, &d, &e) == 0 && d.public_host[0] == '\0',
+	    "an empty public_host is none");
+	put("defaults.conf", "public_host = \"a b\";\n", 0640);
+	ok(opt_defaults_load(&paths, &d, &e) == -1 && e.status == EX_CONFIG &&
+	        strstr(e.text,
+	            "defaults.conf:1: public_host: host 'a b' is "
+	            "not a valid host name or address") != NULL,
+	    "a public_host that is no host name is refused");
 	unlink("etc/defaults.conf");
 }
 
