@@ -336,6 +336,17 @@ channel_head(const struct gen *g, const struct opt_channel *c,
 	    p->printer, g->eol);
 }
 
+/* A raw TCP port NAME to HOST:PORT. */
+static void
+ps1_port(const struct gen *g, const char *name, const char *host, int port)
+{
+	fputs("Add-OptPort -Name ", g->f);
+	ps_quote(g->f, name);
+	fputs(" -Address ", g->f);
+	ps_quote(g->f, host);
+	fprintf(g->f, " -Number %d%s", port, g->eol);
+}
+
 static void
 write_ps1(const struct gen *g)
 {
@@ -345,27 +356,40 @@ write_ps1(const struct gen *g)
 	    "# the printers that are missing and keeps those that exist, so it can",
 	    "# run again.  Each printer prints through the tunnel; the port",
 	    "# direct:PRINTER:PORT reaches the printer without it, as a fallback.",
-	    "$ErrorActionPreference = 'Stop'", "",
+	    "$ErrorActionPreference = 'Stop'",
+	    "",
 	    "function Add-OptPort([string]$Name, [string]$Address, "
 	    "[uint32]$Number) {",
 	    "    if (Get-PrinterPort | Where-Object { $_.Name -eq $Name }) {",
-	    "        Write-Host \"port $Name exists, kept\"", "    } else {",
+	    "        Write-Host \"port $Name exists, kept\"",
+	    "    } else {",
 	    "        Add-PrinterPort -Name $Name -PrinterHostAddress $Address "
 	    "-PortNumber $Number",
-	    "        Write-Host \"port $Name added\"", "    }", "}", "",
+	    "        Write-Host \"port $Name added\"",
+	    "    }",
+	    "}",
+	    "",
 	    "function Add-OptPrinter([string]$Name, [string]$Driver, "
 	    "[string]$Port, [string]$Location, [string]$Comment) {",
 	    "    if (Get-Printer | Where-Object { $_.Name -eq $Name }) {",
-	    "        Write-Host \"printer $Name exists, kept\"", "    } else {",
+	    "        Write-Host \"printer $Name exists, kept\"",
+	    "    } else {",
 	    "        Add-Printer -Name $Name -DriverName $Driver -PortName $Port "
 	    "-Location $Location -Comment $Comment",
-	    "        Write-Host \"printer $Name added\"", "    }", "}", "",
-	    NULL};
-	static const char *const driver[] =
-	    {"if (-not (Get-PrinterDriver | Where-Object { $_.Name -eq $Driver "
-	     "})) {",
-	        "    Add-PrinterDriver -Name $Driver",
-	        "    Write-Host \"driver $Driver added\"", "}", NULL};
+	    "        Write-Host \"printer $Name added\"",
+	    "    }",
+	    "}",
+	    "",
+	    NULL,
+	};
+	static const char *const driver[] = {
+	    "if (-not (Get-PrinterDriver | Where-Object { $_.Name -eq $Driver "
+	    "})) {",
+	    "    Add-PrinterDriver -Name $Driver",
+	    "    Write-Host \"driver $Driver added\"",
+	    "}",
+	    NULL,
+	};
 	const struct opt_channels *cs = g->cs;
 	struct ports p;
 	size_t i;
@@ -386,16 +410,8 @@ write_ps1(const struct gen *g)
 		if (!g->want[i])
 			continue;
 		channel_head(g, c, "#", &p);
-		fputs("Add-OptPort -Name ", g->f);
-		ps_quote(g->f, p.tunnel);
-		fputs(" -Address ", g->f);
-		ps_quote(g->f, g->sc->host);
-		fprintf(g->f, " -Number %d%s", c->listen, g->eol);
-		fputs("Add-OptPort -Name ", g->f);
-		ps_quote(g->f, p.direct);
-		fputs(" -Address ", g->f);
-		ps_quote(g->f, c->printer);
-		fprintf(g->f, " -Number %d%s", c->printer_port, g->eol);
+		ps1_port(g, p.tunnel, g->sc->host, c->listen);
+		ps1_port(g, p.direct, c->printer, c->printer_port);
 		fputs("Add-OptPrinter -Name ", g->f);
 		ps_quote(g->f, g->names[i]);
 		fputs(" -Driver $Driver -Port ", g->f);
@@ -438,6 +454,18 @@ vbs(const struct gen *g, const char *script)
 	fprintf(g->f, "cscript //nologo \"%%OPT_PRN%%\\%s.vbs\"", script);
 }
 
+/* A raw TCP port NAME to HOST:PORT, without SNMP. */
+static void
+bat_port(const struct gen *g, const char *name, const char *host, int port)
+{
+	vbs(g, "prnport");
+	fputs(" -a -r ", g->f);
+	cmd_quote(g->f, name);
+	fputs(" -h ", g->f);
+	cmd_quote(g->f, host);
+	fprintf(g->f, " -o raw -n %d -md%s", port, g->eol);
+}
+
 static void
 write_bat(const struct gen *g)
 {
@@ -455,11 +483,16 @@ write_bat(const struct gen *g)
 	    "if not defined OPT_PRN (",
 	    "    echo prnport.vbs is not in "
 	    "%WINDIR%\\System32\\Printing_Admin_Scripts 1>&2",
-	    "    exit /b 1", ")", NULL};
+	    "    exit /b 1",
+	    ")",
+	    NULL,
+	};
 	/* cmd reads a batch file in the console's code page. */
 	static const char *const utf8[] = {
 	    "for /f \"tokens=2 delims=:.\" %%C in ('chcp') do set \"OPT_CP=%%C\"",
-	    "chcp 65001 >nul", NULL};
+	    "chcp 65001 >nul",
+	    NULL,
+	};
 	const struct opt_channels *cs = g->cs;
 	const char *driver = g->sc->driver ? g->sc->driver : OPT_WINDOWS_DRIVER;
 	bool cp = non_ascii(g);
@@ -483,18 +516,8 @@ write_bat(const struct gen *g)
 		if (!g->want[i])
 			continue;
 		channel_head(g, c, "rem", &p);
-		vbs(g, "prnport");
-		fputs(" -a -r ", g->f);
-		cmd_quote(g->f, p.tunnel);
-		fputs(" -h ", g->f);
-		cmd_quote(g->f, g->sc->host);
-		fprintf(g->f, " -o raw -n %d -md%s", c->listen, g->eol);
-		vbs(g, "prnport");
-		fputs(" -a -r ", g->f);
-		cmd_quote(g->f, p.direct);
-		fputs(" -h ", g->f);
-		cmd_quote(g->f, c->printer);
-		fprintf(g->f, " -o raw -n %d -md%s", c->printer_port, g->eol);
+		bat_port(g, p.tunnel, g->sc->host, c->listen);
+		bat_port(g, p.direct, c->printer, c->printer_port);
 		vbs(g, "prnmngr");
 		fputs(" -a -p ", g->f);
 		cmd_quote(g->f, g->names[i]);
@@ -527,7 +550,10 @@ write_cups(const struct gen *g)
 	    "# opt-channel script, see opt-channel(1).  Run it as root on the print",
 	    "# server: lpadmin makes each queue, or sets it again, so it can run",
 	    "# again.  A queue made without a driver (-m) sends each job to the",
-	    "# printer as it is (raw).", "set -e", NULL};
+	    "# printer as it is (raw).",
+	    "set -e",
+	    NULL,
+	};
 	const struct opt_channels *cs = g->cs;
 	struct ports p;
 	char uri[OPT_HOST_MAX + 32];

@@ -476,11 +476,12 @@ selection(void)
 static void
 line_breaks(void)
 {
+	static const int one[] = {1};
 	static const char *breaks[] = {"a\nRemove-Item C:\\ #",
 	    "a\r\ndel /q C:\\", "a\x85next", "a\x1a"};
 	struct opt_channels cs;
 	struct opt_error e;
-	char name[96];
+	char name[96], *got;
 	size_t i;
 	int f;
 
@@ -506,11 +507,9 @@ line_breaks(void)
 	}
 	hostile(&cs);
 	strlcpy(cs.v[1].description, "a\nb", sizeof(cs.v[1].description));
-	is_str(script(OPT_SCRIPT_CUPS, "h", NULL, &cs, (const int[]){1}, 1,
-	           &e) != NULL
-	        ? "written"
-	        : e.text,
-	    "written", "a channel not asked for is not checked");
+	got = script(OPT_SCRIPT_CUPS, "h", NULL, &cs, one, 1, &e);
+	ok(got != NULL, "a channel not asked for is not checked");
+	free(got);
 	opt_channels_free(&cs);
 }
 
