@@ -36,22 +36,32 @@ opt_channel_mode_name(enum opt_channel_mode m)
 	return mode_names[m];
 }
 
+/* The index of s in names[0..n), or -1. */
+static int
+name_index(const char *const *names, size_t n, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(s, names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
 int
 opt_channel_mode_parse(const char *s, enum opt_channel_mode *out,
     struct opt_error *e)
 {
 	char q[OPT_QUOTE_BUF];
-	size_t i;
+	int i =
+	    name_index(mode_names, sizeof(mode_names) / sizeof(*mode_names), s);
 
-	for (i = 0; i < sizeof(mode_names) / sizeof(*mode_names); i++) {
-		if (strcmp(s, mode_names[i]) == 0) {
-			*out = (enum opt_channel_mode)i;
-			return 0;
-		}
-	}
-	return opt_error_set(e, EX_DATAERR,
-	    "mode '%s' is not one of direct, spool",
-	    opt_quote(q, sizeof(q), s));
+	if (i == -1)
+		return opt_error_set(e, EX_DATAERR,
+		    "mode '%s' is not one of direct, spool",
+		    opt_quote(q, sizeof(q), s));
+	*out = (enum opt_channel_mode)i;
+	return 0;
 }
 
 const char *
@@ -65,17 +75,15 @@ opt_probe_kind_parse(const char *s, enum opt_probe_kind *out,
     struct opt_error *e)
 {
 	char q[OPT_QUOTE_BUF];
-	size_t i;
+	int i = name_index(probe_names,
+	    sizeof(probe_names) / sizeof(*probe_names), s);
 
-	for (i = 0; i < sizeof(probe_names) / sizeof(*probe_names); i++) {
-		if (strcmp(s, probe_names[i]) == 0) {
-			*out = (enum opt_probe_kind)i;
-			return 0;
-		}
-	}
-	return opt_error_set(e, EX_DATAERR,
-	    "probe '%s' is not one of tcp, pjl, off",
-	    opt_quote(q, sizeof(q), s));
+	if (i == -1)
+		return opt_error_set(e, EX_DATAERR,
+		    "probe '%s' is not one of tcp, pjl, off",
+		    opt_quote(q, sizeof(q), s));
+	*out = (enum opt_probe_kind)i;
+	return 0;
 }
 
 /*

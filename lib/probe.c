@@ -133,10 +133,26 @@ connect_session(struct opt_prober *p, long long now)
 	}
 }
 
+/* A job began on the target's channel since the round started: it is
+ * not asked (for tcp, the job proves the printer reachable). */
+static bool
+busy(struct opt_prober *p, const struct opt_probe_target *t)
+{
+	struct opt_listener *l = listener_of(p, t->channel_id);
+
+	if (l == NULL || l->active == 0)
+		return false;
+	if (t->kind == OPT_PROBE_TCP)
+		set_state(l, "ok");
+	return true;
+}
+
 static void
 next_target(struct opt_prober *p, long long now)
 {
 	p->ch = NULL;
+	while (p->i < p->n && busy(p, &p->targets[p->i]))
+		p->i++;
 	if (p->i >= p->n) {
 		finish(p);
 		return;
@@ -237,6 +253,11 @@ ask_step(struct opt_prober *p, long long now)
 	static const char req[] = OPT_PJL_REQUEST;
 	ssize_t w;
 
+	if (p->asked == 0 && busy(p, &p->targets[p->i])) {
+		p->phase = OPT_PR_CLOSING; /* a job came while it opened */
+		p->deadline = now + OPT_PROBE_OPEN_MS;
+		return;
+	}
 	while (p->asked < sizeof(req) - 1) {
 		w = libssh2_channel_write(p->ch, req + p->asked,
 		    sizeof(req) - 1 - p->asked);
