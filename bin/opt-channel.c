@@ -131,6 +131,7 @@ static const struct opt_column channel_cols[] = {
     {"max_jobs", "MAX_JOBS", OPT_COL_JSON},
     /* last: -H keeps the fields it had before it, in their places */
     {"mode", "MODE", 0},
+    {"probe", "PROBE", 0},
 };
 
 /* A channel's row of list, and of add --json. */
@@ -145,6 +146,7 @@ channel_row(struct opt_table *t, const char *site, const struct opt_channel *c)
 	opt_table_str(t, "description", c->description);
 	opt_table_int(t, "max_jobs", c->max_jobs);
 	opt_table_str(t, "mode", opt_channel_mode_name(c->mode));
+	opt_table_str(t, "probe", opt_probe_kind_name(c->probe));
 }
 
 static int

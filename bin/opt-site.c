@@ -212,6 +212,8 @@ static const struct opt_column site_cols[] = {
     {"spool_keep", "SPOOL_KEEP", OPT_COL_JSON},
     {"spool_max_age", "SPOOL_MAX_AGE", OPT_COL_JSON},
     {"spool_warn_age", "SPOOL_WARN_AGE", OPT_COL_JSON},
+    {"probe_interval", "PROBE_INTERVAL", OPT_COL_JSON},
+    {"printer_down_critical", "PRINTER_DOWN_CRITICAL", OPT_COL_JSON},
     {"throttle_enabled", "THROTTLE", OPT_COL_JSON},
     {"throttle_up", "UP", OPT_COL_JSON},
     {"throttle_down", "DOWN", OPT_COL_JSON},
@@ -260,6 +262,10 @@ site_row(struct opt_table *t, const struct opt_defaults *d, const char *id,
 	    opt_duration_str(s.spool_max_age, age, sizeof(age)));
 	opt_table_str(t, "spool_warn_age",
 	    opt_duration_str(s.spool_warn_age, age, sizeof(age)));
+	opt_table_str(t, "probe_interval",
+	    opt_duration_str(s.probe_interval, age, sizeof(age)));
+	opt_table_str(t, "printer_down_critical",
+	    opt_duration_str(s.printer_down_critical, age, sizeof(age)));
 	opt_table_bool(t, "throttle_enabled", th.enabled);
 	opt_table_int(t, "throttle_up", th.up);
 	opt_table_int(t, "throttle_down", th.down);

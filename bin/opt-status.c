@@ -286,6 +286,35 @@ printer_text(char *buf, size_t len, const struct opt_state_channel *c)
 	    v6 ? "]" : "", c->printer_port);
 }
 
+/* The PROBE column: "offline: 41200 PAPER OUT" for a printer that said
+ * more than that it is ready. */
+static void
+probe_text(char *buf, size_t len, const struct opt_state_channel *c)
+{
+	if (strcmp(c->probe, "no-pjl") == 0)
+		strlcpy(buf, "tcp-ok, no-pjl", len);
+	else if (c->pjl_code != 0 && strcmp(c->probe, "ready") != 0)
+		snprintf(buf, len, "%s: %d%s%s", c->probe, c->pjl_code,
+		    c->pjl_display[0] ? " " : "", c->pjl_display);
+	else
+		strlcpy(buf, c->probe, len);
+}
+
+/* The printer answers and prints (by its probe); -1: not known. */
+static int
+printer_up(const struct opt_state_channel *c)
+{
+	static const char *const up[] = {"ok", "ready", "warning", "no-pjl"};
+	size_t i;
+
+	if (strcmp(c->probe, "failed") == 0 || strcmp(c->probe, "offline") == 0)
+		return 0;
+	for (i = 0; i < sizeof(up) / sizeof(up[0]); i++)
+		if (strcmp(c->probe, up[i]) == 0)
+			return 1;
+	return -1;
+}
+
 /*
  * What is wrong with a site, in one line: a stale tunnel's silence,
  * then a reload the tunnel refused, then the tunnel's last error.
@@ -317,7 +346,8 @@ text_rows(struct opt_table *sites, struct opt_table *chans,
     const struct opt_state *st, const struct spool_view *sv)
 {
 	bool human = cli.format == OPT_FMT_TABLE;
-	char buf[OPT_HOST_MAX + 16], why[3 * OPT_STATE_ERROR_MAX];
+	char buf[OPT_HOST_MAX + OPT_STATE_PJL_DISPLAY_MAX + 32],
+	    why[3 * OPT_STATE_ERROR_MAX];
 	unsigned active = 0;
 	size_t i;
 
@@ -368,7 +398,8 @@ text_rows(struct opt_table *sites, struct opt_table *chans,
 		opt_table_int(chans, "jobs", (long long)c->jobs);
 		bytes_cell(chans, "bytes_up", c->bytes_up, human);
 		bytes_cell(chans, "bytes_down", c->bytes_down, human);
-		opt_table_str(chans, "probe", c->probe);
+		probe_text(buf, sizeof(buf), c);
+		opt_table_str(chans, "probe", buf);
 		opt_table_str(chans, "last_error", c->last_error);
 		spool_cells(chans, c, &sv[i], human);
 	}
@@ -452,6 +483,12 @@ json_site(struct opt_json *j, const struct opt_state *st,
 		opt_json_uint(j, "bytes_down", c->bytes_down);
 		opt_json_str(j, "probe", c->probe);
 		opt_json_int(j, "probe_at", c->probe_at);
+		opt_json_int(j, "probe_since", c->probe_since);
+		if (c->pjl_code != 0)
+			opt_json_int(j, "pjl_code", c->pjl_code);
+		else
+			opt_json_null(j, "pjl_code");
+		opt_json_str(j, "pjl_display", c->pjl_display);
 		opt_json_str(j, "last_error", c->last_error);
 		json_spool(j, c, &sv[i]);
 		opt_json_close(j);
@@ -473,6 +510,8 @@ enum {
 	M_CHANNEL_JOBS,
 	M_CHANNEL_BYTES,
 	M_CHANNEL_REACHABLE,
+	M_PRINTER_UP,
+	M_PRINTER_CODE,
 	M_SPOOL_JOBS,
 	M_SPOOL_BYTES,
 	M_SPOOL_OLDEST,
@@ -506,6 +545,12 @@ static const struct {
         "Print data bytes of the channel, by direction.", "direction"},
     [M_CHANNEL_REACHABLE] = {"opt_tunnel_channel_reachable", "gauge",
         "The last probe of the printer: 1 reachable, 0 not.", NULL},
+    [M_PRINTER_UP] = {"opt_printer_up", "gauge",
+        "The printer by its last probe: 1 reachable and not offline, 0 "
+        "unreachable or offline (paper out, jam, door open...).",
+        NULL},
+    [M_PRINTER_CODE] = {"opt_printer_status_code", "gauge",
+        "The PJL status code the printer gave at its last probe.", NULL},
     [M_SPOOL_JOBS] = {"opt_tunnel_channel_spool_jobs", "gauge",
         "Jobs in the spool of a spool-mode channel: queued (sending "
         "included) or failed.",
@@ -573,9 +618,19 @@ prom_channel(FILE *f, int m, const char *site,
 		prom_sample(f, m, site, c, "down", c->bytes_down);
 		break;
 	case M_CHANNEL_REACHABLE:
-		if (strcmp(c->probe, "unknown") != 0)
+		if (printer_up(c) != -1)
 			prom_sample(f, m, site, c, NULL,
-			    strcmp(c->probe, "ok") == 0);
+			    strcmp(c->probe, "failed") != 0);
+		break;
+	case M_PRINTER_UP:
+		if (printer_up(c) != -1)
+			prom_sample(f, m, site, c, NULL,
+			    (unsigned long long)printer_up(c));
+		break;
+	case M_PRINTER_CODE:
+		if (c->pjl_code != 0)
+			prom_sample(f, m, site, c, NULL,
+			    (unsigned long long)c->pjl_code);
 		break;
 	}
 }
@@ -682,7 +737,8 @@ note(char *buf, size_t len, int *worst, int level, const char *fmt, ...)
  * its jobs wait all the same.
  */
 static void
-spool_check(char *msg, size_t len, int *worst, const struct opt_state *s)
+spool_check(char *msg, size_t len, int *worst, const struct opt_state *s,
+    unsigned long long *queued)
 {
 	const struct opt_defaults *d;
 	char age[32], limit[32];
@@ -712,6 +768,7 @@ spool_check(char *msg, size_t len, int *worst, const struct opt_state *s)
 		const struct opt_spoolstat *f = &v[k].s;
 		int id = s->channels[k].id;
 
+		*queued += f->queued;
 		if (v[k].state == SPOOL_UNREADABLE)
 			note(msg, len, worst, CHECK_UNKNOWN,
 			    "%s channel %d: %s", s->site, id, v[k].e.text);
@@ -738,6 +795,84 @@ spool_check(char *msg, size_t len, int *worst, const struct opt_state *s)
 	free(v);
 }
 
+/* The printers of the sites up, for --check: the problems by level,
+ * and the performance data. */
+struct printer_figures {
+	char crit[1024], warn[1024], unknown[512];
+	size_t printers, offline, warning;
+	unsigned long long queued, rate_up, rate_down;
+};
+
+/* A site's printer_down_critical; -1 when its files cannot be read. */
+static long long
+down_critical(const char *id, struct opt_error *e)
+{
+	const struct opt_defaults *d;
+	struct opt_site site;
+
+	if ((d = defaults(e)) == NULL ||
+	    opt_site_load(&cli.paths, d, id, &site, e) == -1)
+		return -1;
+	return site.printer_down_critical;
+}
+
+/*
+ * WARNING for a printer unreachable or in a warning state, or offline
+ * for less than its site's printer_down_critical; CRITICAL for one
+ * offline for longer.
+ */
+static void
+printers_check(struct printer_figures *pf, const struct opt_state *s)
+{
+	char printer[OPT_HOST_MAX + 16], age[32], limit[32];
+	long long crit = 0, off;
+	struct opt_error e;
+	int ignored = 0;
+	size_t k;
+
+	for (k = 0; k < s->nchannels; k++) {
+		const struct opt_state_channel *c = &s->channels[k];
+
+		pf->printers++;
+		printer_text(printer, sizeof(printer), c);
+		if (strcmp(c->probe, "failed") == 0) {
+			note(pf->warn, sizeof(pf->warn), &ignored,
+			    CHECK_WARNING,
+			    "%s channel %d: printer %s unreachable", s->site,
+			    c->id, printer);
+		} else if (strcmp(c->probe, "warning") == 0) {
+			pf->warning++;
+			note(pf->warn, sizeof(pf->warn), &ignored,
+			    CHECK_WARNING, "%s channel %d: printer %s: %d %s",
+			    s->site, c->id, printer, c->pjl_code,
+			    c->pjl_display);
+		} else if (strcmp(c->probe, "offline") == 0) {
+			pf->offline++;
+			if (crit == 0 &&
+			    (crit = down_critical(s->site, &e)) == -1)
+				note(pf->unknown, sizeof(pf->unknown), &ignored,
+				    CHECK_UNKNOWN, "%s: %s", s->site, e.text);
+			off = (long long)time(NULL) - c->probe_since;
+			human_age(age, sizeof(age), off);
+			human_age(limit, sizeof(limit), crit);
+			if (crit > 0 && off >= crit)
+				note(pf->crit, sizeof(pf->crit), &ignored,
+				    CHECK_CRITICAL,
+				    "%s channel %d: printer %s offline for %s "
+				    "(%d %s), longer than %s",
+				    s->site, c->id, printer, age, c->pjl_code,
+				    c->pjl_display, limit);
+			else
+				note(pf->warn, sizeof(pf->warn), &ignored,
+				    CHECK_WARNING,
+				    "%s channel %d: printer %s offline for %s "
+				    "(%d %s)",
+				    s->site, c->id, printer, age, c->pjl_code,
+				    c->pjl_display);
+		}
+	}
+}
+
 /*
  * --check: running tunnels probe their idle printers (SIGUSR1); the
  * answers are awaited until timeout_ms.  One line, for a monitoring
@@ -750,12 +885,14 @@ check(char **sites, size_t n, int timeout_ms)
 	unsigned long long *before;
 	bool *asked;
 	char msg[2048] = "", why[3 * OPT_STATE_ERROR_MAX];
-	size_t i, k, waiting = 0, up = 0, printers = 0;
+	struct printer_figures pf;
+	size_t i, waiting = 0, up = 0;
 	long long deadline = opt_clock_ms() + timeout_ms;
 	int worst = CHECK_OK, r;
 	struct opt_error e;
 	pid_t pid;
 
+	memset(&pf, 0, sizeof(pf));
 	if (n == 0) {
 		printf("OPT UNKNOWN - no site is configured in %s\n",
 		    cli.paths.config);
@@ -815,7 +952,7 @@ check(char **sites, size_t n, int timeout_ms)
 		const struct opt_state *s = &st[i];
 
 		if ((int)s->state >= OPT_TS_STOPPED + 100) {
-			spool_check(msg, sizeof(msg), &worst, s);
+			spool_check(msg, sizeof(msg), &worst, s, &pf.queued);
 			continue;
 		}
 		site_error(why, sizeof(why), s);
@@ -846,34 +983,37 @@ check(char **sites, size_t n, int timeout_ms)
 			    why[0] ? ": " : "", why);
 			break;
 		}
-		spool_check(msg, sizeof(msg), &worst, s);
+		spool_check(msg, sizeof(msg), &worst, s, &pf.queued);
 		if (s->state != OPT_TS_UP)
 			continue;
 		up++;
+		pf.rate_up += s->rate_up;
+		pf.rate_down += s->rate_down;
 		if (asked[i]) {
 			note(msg, sizeof(msg), &worst, CHECK_UNKNOWN,
 			    "%s did not answer the probe within %d s", s->site,
 			    timeout_ms / 1000);
 			continue;
 		}
-		for (k = 0; k < s->nchannels; k++) {
-			char printer[OPT_HOST_MAX + 16];
-
-			printers++;
-			if (strcmp(s->channels[k].probe, "failed") != 0)
-				continue;
-			printer_text(printer, sizeof(printer), &s->channels[k]);
-			note(msg, sizeof(msg), &worst, CHECK_WARNING,
-			    "%s channel %d: printer %s unreachable", s->site,
-			    s->channels[k].id, printer);
-		}
+		printers_check(&pf, s);
 	}
+	/* The worst printers first: the line may be cut by the monitor. */
+	if (pf.crit[0] != '\0')
+		note(msg, sizeof(msg), &worst, CHECK_CRITICAL, "%s", pf.crit);
+	if (pf.warn[0] != '\0')
+		note(msg, sizeof(msg), &worst, CHECK_WARNING, "%s", pf.warn);
+	if (pf.unknown[0] != '\0')
+		note(msg, sizeof(msg), &worst, CHECK_UNKNOWN, "%s", pf.unknown);
 	if (worst == CHECK_OK)
 		printf("OPT OK - %zu site%s up, %zu printer%s reachable", up,
-		    up == 1 ? "" : "s", printers, printers == 1 ? "" : "s");
+		    up == 1 ? "" : "s", pf.printers,
+		    pf.printers == 1 ? "" : "s");
 	else
 		printf("OPT %s - %s", check_names[worst], msg);
-	printf(" | sites=%zu up=%zu printers=%zu\n", n, up, printers);
+	printf(" | sites=%zu up=%zu printers=%zu offline=%zu warning=%zu "
+	       "queued=%llu rate_up=%llu rate_down=%llu\n",
+	    n, up, pf.printers, pf.offline, pf.warning, pf.queued, pf.rate_up,
+	    pf.rate_down);
 	for (i = 0; i < n; i++)
 		opt_state_free(&st[i]);
 	free(st);

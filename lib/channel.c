@@ -8,11 +8,17 @@
 #include "conf.h"
 
 static const char *const channel_keys[] = {"id", "listen", "printer",
-    "printer_port", "max_jobs", "mode", "description", NULL};
+    "printer_port", "max_jobs", "mode", "probe", "description", NULL};
 
 static const char *const mode_names[] = {
     [OPT_MODE_DIRECT] = "direct",
     [OPT_MODE_SPOOL] = "spool",
+};
+
+static const char *const probe_names[] = {
+    [OPT_PROBE_TCP] = "tcp",
+    [OPT_PROBE_PJL] = "pjl",
+    [OPT_PROBE_OFF] = "off",
 };
 
 /* A channel with every default: what a new one and a file's one start as. */
@@ -30,22 +36,54 @@ opt_channel_mode_name(enum opt_channel_mode m)
 	return mode_names[m];
 }
 
+/* The index of s in names[0..n), or -1. */
+static int
+name_index(const char *const *names, size_t n, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(s, names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
 int
 opt_channel_mode_parse(const char *s, enum opt_channel_mode *out,
     struct opt_error *e)
 {
 	char q[OPT_QUOTE_BUF];
-	size_t i;
+	int i =
+	    name_index(mode_names, sizeof(mode_names) / sizeof(*mode_names), s);
 
-	for (i = 0; i < sizeof(mode_names) / sizeof(*mode_names); i++) {
-		if (strcmp(s, mode_names[i]) == 0) {
-			*out = (enum opt_channel_mode)i;
-			return 0;
-		}
-	}
-	return opt_error_set(e, EX_DATAERR,
-	    "mode '%s' is not one of direct, spool",
-	    opt_quote(q, sizeof(q), s));
+	if (i == -1)
+		return opt_error_set(e, EX_DATAERR,
+		    "mode '%s' is not one of direct, spool",
+		    opt_quote(q, sizeof(q), s));
+	*out = (enum opt_channel_mode)i;
+	return 0;
+}
+
+const char *
+opt_probe_kind_name(enum opt_probe_kind k)
+{
+	return probe_names[k];
+}
+
+int
+opt_probe_kind_parse(const char *s, enum opt_probe_kind *out,
+    struct opt_error *e)
+{
+	char q[OPT_QUOTE_BUF];
+	int i = name_index(probe_names,
+	    sizeof(probe_names) / sizeof(*probe_names), s);
+
+	if (i == -1)
+		return opt_error_set(e, EX_DATAERR,
+		    "probe '%s' is not one of tcp, pjl, off",
+		    opt_quote(q, sizeof(q), s));
+	*out = (enum opt_probe_kind)i;
+	return 0;
 }
 
 /*
@@ -119,6 +157,8 @@ opt_channel_set(struct opt_channel *c, const char *key, const char *value,
 		    OPT_CHANNEL_MAX_JOBS_MAX, &c->max_jobs, e);
 	if (strcmp(key, "mode") == 0)
 		return opt_channel_mode_parse(value, &c->mode, e);
+	if (strcmp(key, "probe") == 0)
+		return opt_probe_kind_parse(value, &c->probe, e);
 	if (strcmp(key, "description") == 0) {
 		if (opt_valid_description(value, e) == -1)
 			return -1;
@@ -127,7 +167,7 @@ opt_channel_set(struct opt_channel *c, const char *key, const char *value,
 	}
 	return opt_error_set(e, EX_USAGE,
 	    "unknown setting '%s' (listen, printer, printer_port, "
-	    "max_jobs, mode, description)",
+	    "max_jobs, mode, probe, description)",
 	    opt_quote(q, sizeof(q), key));
 }
 
@@ -265,6 +305,12 @@ parse_channel(const char *path, const config_setting_t *g,
 		if (opt_channel_mode_parse(text, &c.mode, e) == -1)
 			return opt_conf_fail(path, v, e);
 	}
+	if ((v = config_setting_get_member(g, "probe")) != NULL) {
+		if (opt_conf_str(path, v, text, sizeof(text), e) == -1)
+			return -1;
+		if (opt_probe_kind_parse(text, &c.probe, e) == -1)
+			return opt_conf_fail(path, v, e);
+	}
 	if ((v = config_setting_get_member(g, "description")) != NULL) {
 		if (opt_conf_str(path, v, c.description, sizeof(c.description),
 		        e) == -1)
@@ -351,6 +397,9 @@ opt_channels_write(FILE *f, const struct opt_channels *cs)
 		if (c->mode != OPT_MODE_DIRECT)
 			fprintf(f, "mode = \"%s\"; ",
 			    opt_channel_mode_name(c->mode));
+		if (c->probe != OPT_PROBE_TCP)
+			fprintf(f, "probe = \"%s\"; ",
+			    opt_probe_kind_name(c->probe));
 		if (c->max_jobs != OPT_CHANNEL_MAX_JOBS)
 			fprintf(f, "max_jobs = %d; ", c->max_jobs);
 		fputs("description = ", f);

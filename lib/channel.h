@@ -24,6 +24,14 @@ enum opt_channel_mode {
 	OPT_MODE_SPOOL,
 };
 
+/* What a probe asks of the printer (probe.h): whether its port opens
+ * (tcp), its own status by PJL (pjl), or nothing (off). */
+enum opt_probe_kind {
+	OPT_PROBE_TCP,
+	OPT_PROBE_PJL,
+	OPT_PROBE_OFF,
+};
+
 struct opt_channel {
 	int id;
 	int listen;
@@ -31,6 +39,7 @@ struct opt_channel {
 	int printer_port;
 	int max_jobs;
 	enum opt_channel_mode mode;
+	enum opt_probe_kind probe;
 	char description[OPT_DESC_MAX + 1];
 };
 
@@ -45,6 +54,9 @@ struct opt_channels {
 void opt_channel_builtin(struct opt_channel *);
 const char *opt_channel_mode_name(enum opt_channel_mode);
 int opt_channel_mode_parse(const char *, enum opt_channel_mode *,
+    struct opt_error *);
+const char *opt_probe_kind_name(enum opt_probe_kind);
+int opt_probe_kind_parse(const char *, enum opt_probe_kind *,
     struct opt_error *);
 int opt_channel_target(const char *, struct opt_channel *, struct opt_error *);
 int opt_channel_set(struct opt_channel *, const char *, const char *,

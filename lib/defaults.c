@@ -78,9 +78,9 @@ opt_defaults_load(const struct opt_paths *p, struct opt_defaults *d,
 	static const char *const keys[] = {"port", "user", "identity",
 	    "host_key_check", "compression", "keepalive_interval",
 	    "keepalive_count", "bind", "allow", "max_jobs", "spool_max_mb",
-	    "spool_keep", "spool_max_age", "spool_warn_age", "enabled", "up",
-	    "down", "port_range", "local_user", "channel_mode", "public_host",
-	    NULL};
+	    "spool_keep", "spool_max_age", "spool_warn_age", "probe_interval",
+	    "printer_down_critical", "enabled", "up", "down", "port_range",
+	    "local_user", "channel_mode", "public_host", NULL};
 	char path[PATH_MAX], mode[64];
 	const config_setting_t *root, *v;
 	config_t cfg;

@@ -15,6 +15,7 @@
 #include "channel.h"
 #include "error.h"
 #include "log.h"
+#include "pjl.h"
 #include "state.h"
 
 #define OPT_LISTEN_BACKLOG 64
@@ -42,8 +43,10 @@ struct opt_listener {
 	unsigned active;
 	unsigned abandoned; /* channels whose close never came */
 	unsigned long long jobs, bytes_up, bytes_down;
-	char probe[16];
-	long long probe_at;
+	char probe[16]; /* state.h: unknown, ok, failed, ready... */
+	long long probe_at, probe_since; /* last probe; its state since */
+	int pjl_code; /* probe = pjl: the printer's CODE, 0: none */
+	char pjl_display[OPT_PJL_DISPLAY_MAX + 1];
 	char last_error[OPT_STATE_ERROR_MAX];
 };
 

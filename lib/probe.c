@@ -6,8 +6,9 @@
 #include "clock.h"
 #include "probe.h"
 
-/* A probe reads nothing: the smallest window libssh2 keeps. */
-#define PROBE_WINDOW 4096
+/* A probe reads a PJL answer at most: the smallest window libssh2
+ * keeps is as large. */
+#define PROBE_WINDOW OPT_PJL_ANSWER_MAX
 
 void
 opt_prober_init(struct opt_prober *p, struct opt_listener *const *listeners)
@@ -18,28 +19,57 @@ opt_prober_init(struct opt_prober *p, struct opt_listener *const *listeners)
 	p->listeners = listeners;
 }
 
-/* A probe's end: logged, and kept by its channel (if still there). */
+static struct opt_listener *
+listener_of(struct opt_prober *p, int id)
+{
+	struct opt_listener *l;
+
+	for (l = *p->listeners; l != NULL && l->conf.id != id; l = l->next)
+		;
+	return l;
+}
+
+/* A channel's probe state: since when it holds. */
 static void
-result(struct opt_prober *p, int id, bool ok, const char *why)
+set_state(struct opt_listener *l, const char *state)
+{
+	time_t now = time(NULL);
+
+	if (strcmp(l->probe, state) != 0)
+		l->probe_since = now;
+	strlcpy(l->probe, state, sizeof(l->probe));
+	l->probe_at = now;
+}
+
+/* A probe's end, state (state.h) or why it failed: logged, and kept by
+ * its channel (if still there), with the printer's PJL answer. */
+static void
+result(struct opt_prober *p, int id, const char *state, const char *why,
+    const struct opt_pjl_status *pjl)
 {
 	struct opt_listener *l;
 	char q[OPT_WHY_MAX + 8];
 	long long ms = opt_clock_ms() - p->started;
 
-	if (ok)
-		opt_log(p->s.log, OPT_LOG_INFO, "probe-ok",
-		    "channel=%d ms=%lld", id, ms);
-	else
+	if (why != NULL)
 		opt_log(p->s.log, OPT_LOG_WARN, "probe-failed",
 		    "channel=%d ms=%lld error=%s", id, ms,
 		    opt_log_quote(q, sizeof(q), why));
-	for (l = *p->listeners; l != NULL && l->conf.id != id; l = l->next)
-		;
-	if (l == NULL)
+	else if (pjl != NULL && pjl->code != 0)
+		opt_log(p->s.log, OPT_LOG_INFO, "probe-ok",
+		    "channel=%d ms=%lld state=%s code=%d display=%s", id, ms,
+		    state, pjl->code,
+		    opt_log_quote(q, sizeof(q), pjl->display));
+	else
+		opt_log(p->s.log, OPT_LOG_INFO, "probe-ok",
+		    "channel=%d ms=%lld state=%s", id, ms, state);
+	if ((l = listener_of(p, id)) == NULL)
 		return; /* removed meanwhile */
-	strlcpy(l->probe, ok ? "ok" : "failed", sizeof(l->probe));
-	l->probe_at = time(NULL);
-	if (ok)
+	set_state(l, why != NULL ? "failed" : state);
+	l->pjl_code = pjl != NULL ? pjl->code : 0;
+	strlcpy(l->pjl_display, pjl != NULL ? pjl->display : "",
+	    sizeof(l->pjl_display));
+	if (why == NULL)
 		l->last_error[0] = '\0';
 	else
 		opt_state_text(l->last_error, sizeof(l->last_error), why);
@@ -68,6 +98,7 @@ add(struct opt_prober *p, const struct opt_listener *l)
 	t->channel_id = l->conf.id;
 	strlcpy(t->printer, l->conf.printer, sizeof(t->printer));
 	t->printer_port = l->conf.printer_port;
+	t->kind = l->conf.probe;
 	return 0;
 }
 
@@ -85,7 +116,7 @@ static void
 fail_rest(struct opt_prober *p, const char *why)
 {
 	for (; p->i < p->n; p->i++)
-		result(p, p->targets[p->i].channel_id, false, why);
+		result(p, p->targets[p->i].channel_id, NULL, why, NULL);
 }
 
 static void
@@ -102,10 +133,26 @@ connect_session(struct opt_prober *p, long long now)
 	}
 }
 
+/* A job began on the target's channel since the round started: it is
+ * not asked (for tcp, the job proves the printer reachable). */
+static bool
+busy(struct opt_prober *p, const struct opt_probe_target *t)
+{
+	struct opt_listener *l = listener_of(p, t->channel_id);
+
+	if (l == NULL || l->active == 0)
+		return false;
+	if (t->kind == OPT_PROBE_TCP)
+		set_state(l, "ok");
+	return true;
+}
+
 static void
 next_target(struct opt_prober *p, long long now)
 {
 	p->ch = NULL;
+	while (p->i < p->n && busy(p, &p->targets[p->i]))
+		p->i++;
 	if (p->i >= p->n) {
 		finish(p);
 		return;
@@ -135,8 +182,14 @@ open_step(struct opt_prober *p, long long now)
 
 	p->ch = opt_session_open_direct(&p->s, t->printer, t->printer_port,
 	    PROBE_WINDOW);
+	if (p->ch != NULL && t->kind == OPT_PROBE_PJL) {
+		p->phase = OPT_PR_ASKING;
+		p->deadline = now + OPT_PROBE_PJL_MS;
+		p->alen = p->asked = 0;
+		return;
+	}
 	if (p->ch != NULL) {
-		result(p, t->channel_id, true, NULL);
+		result(p, t->channel_id, "ok", NULL, NULL);
 		p->phase = OPT_PR_CLOSING;
 		p->deadline = now + OPT_PROBE_OPEN_MS;
 		return;
@@ -147,7 +200,7 @@ open_step(struct opt_prober *p, long long now)
 			return;
 		snprintf(why, sizeof(why), "no answer from the printer in %d s",
 		    OPT_PROBE_OPEN_MS / 1000);
-		result(p, t->channel_id, false, why);
+		result(p, t->channel_id, NULL, why, NULL);
 		p->i++;
 		reconnect(p, now); /* an open cannot be taken back */
 		return;
@@ -161,9 +214,91 @@ open_step(struct opt_prober *p, long long now)
 	snprintf(why, sizeof(why),
 	    "cannot reach printer %s:%d from the site: %s", t->printer,
 	    t->printer_port, opt_session_error(&p->s));
-	result(p, t->channel_id, false, why);
+	result(p, t->channel_id, NULL, why, NULL);
 	p->i++;
 	next_target(p, now);
+}
+
+/* The printer's port opened: what it said of its state, if anything
+ * (no-pjl: a printer that speaks no PJL is not down). */
+static void
+pjl_end(struct opt_prober *p, long long now)
+{
+	struct opt_pjl_status st;
+
+	opt_pjl_parse(p->answer, p->alen, &st);
+	result(p, p->targets[p->i].channel_id,
+	    st.code != 0 ? opt_pjl_state_name(opt_pjl_state(&st)) : "no-pjl",
+	    NULL, &st);
+	p->phase = OPT_PR_CLOSING;
+	p->deadline = now + OPT_PROBE_OPEN_MS;
+}
+
+static bool
+pjl_lost(struct opt_prober *p, int r)
+{
+	char why[OPT_WHY_MAX + 40];
+
+	if (!opt_session_broken(&p->s, r))
+		return false;
+	snprintf(why, sizeof(why), "probe session lost: %s", p->s.why);
+	fail_rest(p, why);
+	finish(p);
+	return true;
+}
+
+static void
+ask_step(struct opt_prober *p, long long now)
+{
+	static const char req[] = OPT_PJL_REQUEST;
+	ssize_t w;
+
+	if (p->asked == 0 && busy(p, &p->targets[p->i])) {
+		p->phase = OPT_PR_CLOSING; /* a job came while it opened */
+		p->deadline = now + OPT_PROBE_OPEN_MS;
+		return;
+	}
+	while (p->asked < sizeof(req) - 1) {
+		w = libssh2_channel_write(p->ch, req + p->asked,
+		    sizeof(req) - 1 - p->asked);
+		if (w == LIBSSH2_ERROR_EAGAIN) {
+			if (now >= p->deadline)
+				pjl_end(p, now);
+			return;
+		}
+		if (w < 0) {
+			if (!pjl_lost(p, (int)w))
+				pjl_end(p, now); /* the printer hung up */
+			return;
+		}
+		p->asked += (size_t)w;
+	}
+	p->phase = OPT_PR_READING;
+}
+
+/* Until the answer ended, filled its bound, or its time is up. */
+static void
+read_step(struct opt_prober *p, long long now)
+{
+	struct opt_pjl_status st;
+	ssize_t n;
+
+	while (p->alen < sizeof(p->answer)) {
+		n = libssh2_channel_read(p->ch, p->answer + p->alen,
+		    sizeof(p->answer) - p->alen);
+		if (n == LIBSSH2_ERROR_EAGAIN && now < p->deadline)
+			return;
+		if (n == LIBSSH2_ERROR_EAGAIN)
+			break;
+		if (n < 0 && pjl_lost(p, (int)n))
+			return;
+		if (n <= 0)
+			break; /* the printer closed */
+		p->alen += (size_t)n;
+		if (opt_pjl_parse(p->answer, p->alen, &st))
+			break;
+	}
+	pjl_end(p, now);
 }
 
 static void
@@ -201,12 +336,14 @@ opt_prober_round(struct opt_prober *p, long long now)
 	p->n = p->i = 0;
 	p->started = now;
 	for (l = *p->listeners; l != NULL; l = l->next) {
-		if (l->active > 0) {
-			strlcpy(l->probe, "ok", sizeof(l->probe));
-			l->probe_at = time(NULL);
-		} else if (add(p, l) == -1) {
-			result(p, l->conf.id, false, "out of memory");
-		}
+		if (l->conf.probe == OPT_PROBE_OFF)
+			set_state(l, "off");
+		else if (l->active > 0 && l->conf.probe == OPT_PROBE_TCP)
+			set_state(l, "ok");
+		else if (l->active > 0)
+			continue; /* pjl: its state stays what it was */
+		else if (add(p, l) == -1)
+			result(p, l->conf.id, NULL, "out of memory", NULL);
 	}
 	if (p->n == 0) {
 		finish(p);
@@ -226,6 +363,36 @@ opt_prober_abort(struct opt_prober *p, const char *why)
 	fail_rest(p, why);
 	finish(p);
 	return true;
+}
+
+/* The steps that can be taken now: each either waits or moves on to
+ * the next phase or target, so this ends. */
+static void
+run_steps(struct opt_prober *p, long long now)
+{
+	enum opt_probe_phase was;
+	size_t i;
+
+	do {
+		was = p->phase;
+		i = p->i;
+		switch (p->phase) {
+		case OPT_PR_OPENING:
+			open_step(p, now);
+			break;
+		case OPT_PR_ASKING:
+			ask_step(p, now);
+			break;
+		case OPT_PR_READING:
+			read_step(p, now);
+			break;
+		case OPT_PR_CLOSING:
+			close_step(p, now);
+			break;
+		default:
+			return;
+		}
+	} while (p->phase != was || p->i != i);
 }
 
 /* One step of the round; true when the round has just ended. */
@@ -256,12 +423,7 @@ opt_prober_step(struct opt_prober *p, short revents, long long now)
 		/* libssh2 reads the socket inside the channel calls. */
 		break;
 	}
-	if (p->phase == OPT_PR_OPENING)
-		open_step(p, now);
-	if (p->phase == OPT_PR_CLOSING)
-		close_step(p, now);
-	if (p->phase == OPT_PR_OPENING)
-		open_step(p, now);
+	run_steps(p, now);
 	if (p->phase != OPT_PR_IDLE && p->s.sock != -1 &&
 	    opt_session_flush(&p->s, now) == -1) {
 		snprintf(why, sizeof(why), "probe session lost: %s", p->s.why);

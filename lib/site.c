@@ -17,7 +17,8 @@
 const char *const opt_site_keys[] = {"host", "port", "user", "identity",
     "host_key_check", "compression", "keepalive_interval", "keepalive_count",
     "bind", "allow", "max_jobs", "spool_max_mb", "spool_keep", "spool_max_age",
-    "spool_warn_age", "description", NULL};
+    "spool_warn_age", "probe_interval", "printer_down_critical", "description",
+    NULL};
 
 static const char *const hostkey_names[] = {
     [OPT_HOSTKEY_STRICT] = "strict",
@@ -41,6 +42,7 @@ opt_site_builtin(struct opt_site *s)
 	s->max_jobs = OPT_SITE_MAX_JOBS;
 	s->spool_max_age = 7 * 24 * 3600;
 	s->spool_warn_age = 15 * 60;
+	s->printer_down_critical = 15 * 60;
 }
 
 const char *
@@ -177,6 +179,12 @@ opt_site_set(struct opt_site *s, const char *key, const char *value,
 	if (strcmp(key, "spool_warn_age") == 0)
 		return opt_parse_duration("spool_warn_age", value, 1,
 		    OPT_SPOOL_AGE_MAX, &s->spool_warn_age, e);
+	if (strcmp(key, "probe_interval") == 0)
+		return opt_parse_duration("probe_interval", value, 0,
+		    OPT_PROBE_INTERVAL_MAX, &s->probe_interval, e);
+	if (strcmp(key, "printer_down_critical") == 0)
+		return opt_parse_duration("printer_down_critical", value, 1,
+		    OPT_PRINTER_DOWN_MAX, &s->printer_down_critical, e);
 	if (strcmp(key, "description") == 0)
 		return set_str(s->description, sizeof(s->description), value,
 		    opt_valid_description, e);
@@ -184,7 +192,8 @@ opt_site_set(struct opt_site *s, const char *key, const char *value,
 	    "unknown setting '%s' (host, port, user, identity, "
 	    "host_key_check, compression, keepalive_interval, "
 	    "keepalive_count, bind, allow, max_jobs, spool_max_mb, "
-	    "spool_keep, spool_max_age, spool_warn_age, description)",
+	    "spool_keep, spool_max_age, spool_warn_age, probe_interval, "
+	    "printer_down_critical, description)",
 	    opt_quote(q, sizeof(q), key));
 }
 
@@ -229,6 +238,10 @@ opt_site_get(const struct opt_site *s, const char *key, char *buf, size_t len)
 		opt_duration_str(s->spool_max_age, buf, len);
 	else if (strcmp(key, "spool_warn_age") == 0)
 		opt_duration_str(s->spool_warn_age, buf, len);
+	else if (strcmp(key, "probe_interval") == 0)
+		opt_duration_str(s->probe_interval, buf, len);
+	else if (strcmp(key, "printer_down_critical") == 0)
+		opt_duration_str(s->printer_down_critical, buf, len);
 	else if (strcmp(key, "description") == 0)
 		strlcpy(buf, s->description, len);
 	else
@@ -291,7 +304,9 @@ opt_site_apply(const char *path, const config_setting_t *root,
 		whole = type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64;
 		/* a duration: "7d", or whole seconds */
 		duration = strcmp(*k, "spool_max_age") == 0 ||
-		    strcmp(*k, "spool_warn_age") == 0;
+		    strcmp(*k, "spool_warn_age") == 0 ||
+		    strcmp(*k, "probe_interval") == 0 ||
+		    strcmp(*k, "printer_down_critical") == 0;
 		if ((duration && whole) || strcmp(*k, "port") == 0 ||
 		    strcmp(*k, "keepalive_interval") == 0 ||
 		    strcmp(*k, "keepalive_count") == 0 ||
@@ -394,6 +409,10 @@ site_write(FILE *f, const struct opt_site *s)
 	    opt_duration_str(s->spool_max_age, age, sizeof(age)));
 	opt_conf_put_str(f, "spool_warn_age",
 	    opt_duration_str(s->spool_warn_age, age, sizeof(age)));
+	opt_conf_put_str(f, "probe_interval",
+	    opt_duration_str(s->probe_interval, age, sizeof(age)));
+	opt_conf_put_str(f, "printer_down_critical",
+	    opt_duration_str(s->printer_down_critical, age, sizeof(age)));
 	opt_conf_put_str(f, "description", s->description);
 }
 

@@ -53,8 +53,13 @@ struct opt_site {
 	int spool_keep; /* hours a delivered job is kept, 0: removed */
 	long long spool_max_age; /* s: older undelivered jobs fail */
 	long long spool_warn_age; /* s: opt-status warns of older ones */
+	long long probe_interval; /* s between probe rounds, 0: on request */
+	long long printer_down_critical; /* s offline: --check CRITICAL */
 	char description[OPT_DESC_MAX + 1];
 };
+
+#define OPT_PROBE_INTERVAL_MAX (24 * 3600)
+#define OPT_PRINTER_DOWN_MAX (7 * 24 * 3600)
 
 struct opt_channels;
 struct opt_defaults;

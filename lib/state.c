@@ -96,6 +96,11 @@ opt_state_format(FILE *f, const struct opt_state *s)
 		    c->active, c->id, c->jobs, c->id, c->bytes_up, c->id,
 		    c->bytes_down, c->id, c->probe, c->id, c->probe_at, c->id,
 		    c->last_error, c->id, c->mode[0] ? c->mode : "direct");
+		fprintf(f,
+		    "channel.%d.probe_since=%lld\nchannel.%d.pjl_code=%d\n"
+		    "channel.%d.pjl_display=%s\n",
+		    c->id, c->probe_since, c->id, c->pjl_code, c->id,
+		    c->pjl_display);
 	}
 }
 
@@ -248,6 +253,16 @@ channel_field(struct opt_state *s, const char *key, const char *v)
 		return opt_state_text(c->probe, sizeof(c->probe), v), 0;
 	if (strcmp(key, "probe_at") == 0)
 		return i64(v, &c->probe_at);
+	if (strcmp(key, "probe_since") == 0)
+		return i64(v, &c->probe_since);
+	if (strcmp(key, "pjl_code") == 0)
+		return i64(v, &n) == -1 || n < 0 || n > 99999
+		    ? -1
+		    : (c->pjl_code = (int)n, 0);
+	if (strcmp(key, "pjl_display") == 0)
+		return opt_state_text(c->pjl_display, sizeof(c->pjl_display),
+		           v),
+		       0;
 	if (strcmp(key, "last_error") == 0)
 		return opt_state_text(c->last_error, sizeof(c->last_error), v),
 		       0;

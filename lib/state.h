@@ -26,6 +26,7 @@ enum opt_tstate {
 };
 
 #define OPT_STATE_ERROR_MAX 200
+#define OPT_STATE_PJL_DISPLAY_MAX 65
 /* Seconds: a tunnel writes its state at least this often, idle or not
  * (the file says so in `interval`); a live tunnel whose file is older
  * than OPT_STATE_STALE_AFTER intervals is stale. */
@@ -42,8 +43,12 @@ struct opt_state_channel {
 	unsigned long long jobs;
 	unsigned long long bytes_up;
 	unsigned long long bytes_down;
-	char probe[16]; /* unknown, ok, failed */
-	long long probe_at;
+	/* unknown, off, failed; a tcp probe: ok; a pjl probe: ready,
+	 * warning, offline, no-pjl (tcp ok, no PJL answer) */
+	char probe[16];
+	long long probe_at, probe_since; /* the last probe; its state since */
+	int pjl_code; /* the printer's PJL CODE, 0: none */
+	char pjl_display[OPT_STATE_PJL_DISPLAY_MAX]; /* its DISPLAY */
 	char last_error[OPT_STATE_ERROR_MAX];
 };
 

@@ -102,6 +102,7 @@ session_up(struct opt_tunnel *t)
 	if (!t->draining)
 		tunnel_listen_all(t, true);
 	t->deliver.rescan = true;
+	t->probe_due = opt_clock_ms(); /* with probe_interval: at once */
 	opt_log(&t->log, OPT_LOG_INFO, "up", "compression=%s channels=%u",
 	    t->st.compression, opt_listeners_count(t->listeners));
 	t->st.last_error[0] = '\0';
@@ -119,10 +120,12 @@ round_done(struct opt_tunnel *t)
 	tunnel_write_state(t);
 }
 
+/* A round, asked or due: the next due one is probe_interval after it. */
 static void
 start_probes(struct opt_tunnel *t, long long now)
 {
 	t->probe_pending = false;
+	t->probe_due = now + t->site.probe_interval * 1000;
 	if (opt_prober_round(&t->prober, now))
 		round_done(t);
 }
@@ -233,6 +236,10 @@ poll_timeout(struct opt_tunnel *t, long long now)
 	if (t->draining && t->drain_deadline < until)
 		until = t->drain_deadline;
 	if (t->session.phase == OPT_SP_UP) {
+		if (t->site.probe_interval > 0 && !t->draining &&
+		    !opt_prober_running(&t->prober))
+			until = earlier(until, now,
+			    t->probe_due > now ? t->probe_due - now : 0);
 		until = earlier(until, now, opt_forward_wake(&t->fwd, now));
 		until = earlier(until, now, opt_session_wake(&t->session, now));
 		for (l = t->listeners; l != NULL; l = l->next)
@@ -300,6 +307,9 @@ up_pass(struct opt_tunnel *t, long long now)
 {
 	bool readable = (t->pfd[PFD_SESSION].revents & POLLIN) != 0;
 
+	if (t->site.probe_interval > 0 && now >= t->probe_due &&
+	    !opt_prober_running(&t->prober))
+		t->probe_pending = true;
 	if (t->probe_pending && !t->draining)
 		start_probes(t, now);
 	if (opt_forward_pass(&t->fwd, now) == -1 ||

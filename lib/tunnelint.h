@@ -62,6 +62,7 @@ struct opt_tunnel {
 	bool draining;
 	long long drain_deadline;
 	bool probe_pending;
+	long long probe_due; /* probe_interval: when the next round is */
 
 	struct opt_state st;
 	long long state_written;

@@ -67,6 +67,10 @@ tunnel_write_state(struct opt_tunnel *t)
 		cs[i].bytes_down = l->bytes_down;
 		strlcpy(cs[i].probe, l->probe, sizeof(cs[i].probe));
 		cs[i].probe_at = l->probe_at;
+		cs[i].probe_since = l->probe_since;
+		cs[i].pjl_code = l->pjl_code;
+		opt_state_text(cs[i].pjl_display, sizeof(cs[i].pjl_display),
+		    l->pjl_display);
 		strlcpy(cs[i].last_error, l->last_error,
 		    sizeof(cs[i].last_error));
 	}

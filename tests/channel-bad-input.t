@@ -128,7 +128,7 @@ succeeds "s: channel 2, an IPv6 printer with a port" -- \
 	opt-channel add -q s '[fd00::5]:9101' --listen "$P3"
 succeeds "o: channel 1" -- opt-channel add -q o 192.0.2.21 --listen "$P2"
 run opt-channel list s -H
-like "$out" "$(printf '^s\t2\t%s\tfd00::5\t9101\t\tdirect$' "$P3")" "[IPV6]:PORT is stored as address and port"
+like "$out" "$(printf '^s\t2\t%s\tfd00::5\t9101\t\tdirect\ttcp$' "$P3")" "[IPV6]:PORT is stored as address and port"
 CS=$C/s/channels.conf CO=$C/o/channels.conf
 cs_orig=$(cat "$CS") co_orig=$(cat "$CO")
 # restore_cs: puts channels.conf of s back after a test that wrongly
@@ -245,7 +245,7 @@ done
 succeeds "80 'é' are accepted" -- opt-channel set s 1 "description=$(rep 80 é)"
 succeeds "80 characters are accepted" -- opt-channel set s 1 "description=$(rep 80 x)"
 run opt-channel list s -H
-like "$out" "$(printf '^s\t1\t%s\t192.0.2.20\t9100\t%s\tdirect$' "$P1" "$(rep 80 x)")" \
+like "$out" "$(printf '^s\t1\t%s\t192.0.2.20\t9100\t%s\tdirect\ttcp$' "$P1" "$(rep 80 x)")" \
 	"the 80 characters are kept whole"
 succeeds "put the description back" -- opt-channel set s 1 description=
 is "$(cat "$CS")" "$cs_orig" "channels.conf of s is as before"
@@ -289,7 +289,7 @@ refused 64 "^opt-channel: 'listen' is not KEY=VALUE $U" "set KEY without '='" --
 	opt-channel set s 1 listen
 refused 64 "^opt-channel: '=1' is not KEY=VALUE $U" "set '=VALUE' without KEY" -- \
 	opt-channel set s 1 =1
-KEYS='\(listen, printer, printer_port, max_jobs, mode, description\)$'
+KEYS='\(listen, printer, printer_port, max_jobs, mode, probe, description\)$'
 for k in bogus id Listen site next_id; do
 	refused 64 "^opt-channel: s: unknown setting '$k' $KEYS" "set unknown key '$k'" -- \
 		opt-channel set s 1 "$k=1"

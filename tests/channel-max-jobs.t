@@ -15,7 +15,7 @@ print(" ".join("%d:%d" % (c["id"], c["max_jobs"]) for c in json.load(sys.stdin))
 
 opt-site add -q nautilus 203.0.113.10
 run opt-channel add --json nautilus 192.168.1.20 --listen 9100
-like "$out" '"description":"","max_jobs":32,"mode":"direct"}$' "add --json: max_jobs is 32"
+like "$out" '"description":"","max_jobs":32,"mode":"direct","probe":"tcp"}$' "add --json: max_jobs is 32"
 opt-channel add -q nautilus 192.168.1.21 --listen 9101 >/dev/null
 default=$(cat "$CS")
 is "$(grep -c max_jobs "$CS")" 0 "channels.conf of channels at the default has no max_jobs"
@@ -29,10 +29,10 @@ is "$(sed -n '/id = 2;/,/}/p' "$CS")" \
 is "$(sed -n '/id = 1;/,/}/p' "$CS" | grep -c max_jobs)" 0 "...and not on channel 1"
 is "$(jobs)" "1:32 2:4" "list --json reads it back"
 run opt-channel list nautilus -H
-is "$out" "$(printf 'nautilus\t1\t9100\t192.168.1.20\t9100\t\tdirect\nnautilus\t2\t9101\t192.168.1.21\t9100\t\tdirect')" \
+is "$out" "$(printf 'nautilus\t1\t9100\t192.168.1.20\t9100\t\tdirect\ttcp\nnautilus\t2\t9101\t192.168.1.21\t9100\t\tdirect\ttcp')" \
 	"list -H: max_jobs is in --json only"
 run opt-channel list nautilus
-like "$(echo "$out" | head -1)" '^SITE +ID +LISTEN +PRINTER +PORT +DESCRIPTION +MODE$' \
+like "$(echo "$out" | head -1)" '^SITE +ID +LISTEN +PRINTER +PORT +DESCRIPTION +MODE +PROBE$' \
 	"...and from the table"
 
 run opt-channel set -v nautilus 1 max_jobs=1 description=one

@@ -24,16 +24,16 @@ is "$(sed -n '/id = 3;/,/}/p' "$CS")" \
 		'    mode = "spool"; description = ""; }')" \
 	"channels.conf: mode = \"spool\" on channel 3's second line"
 run opt-channel add --json nautilus 192.168.1.23 --listen 9103 --mode direct
-like "$out" '"max_jobs":32,"mode":"direct"}$' "add --mode direct --json: mode is direct"
+like "$out" '"max_jobs":32,"mode":"direct","probe":"tcp"}$' "add --mode direct --json: mode is direct"
 opt-channel remove -q nautilus 4
 is "$(modes)" "1:direct 2:direct 3:spool" "list -H: the mode is the seventh field"
 run opt-channel list nautilus -H
-is "$(printf '%s\n' "$out" | sed -n 3p)" "$(printf 'nautilus\t3\t9102\t192.168.1.22\t9100\t\tspool')" \
+is "$(printf '%s\n' "$out" | sed -n 3p)" "$(printf 'nautilus\t3\t9102\t192.168.1.22\t9100\t\tspool\ttcp')" \
 	"list -H: the six fields before it are as they were"
 run opt-channel list nautilus
-like "$(echo "$out" | head -1)" '^SITE +ID +LISTEN +PRINTER +PORT +DESCRIPTION +MODE$' \
-	"the table has a MODE column, last"
-like "$(echo "$out" | sed -n 4p)" '^nautilus +3 +9102 +192\.168\.1\.22 +9100 +- +spool$' \
+like "$(echo "$out" | head -1)" '^SITE +ID +LISTEN +PRINTER +PORT +DESCRIPTION +MODE +PROBE$' \
+	"the table has a MODE column, then PROBE"
+like "$(echo "$out" | sed -n 4p)" '^nautilus +3 +9102 +192\.168\.1\.22 +9100 +- +spool +tcp$' \
 	"...spool for channel 3"
 run opt-channel list nautilus --json
 is "$(printf '%s' "$out" | python3 -c '

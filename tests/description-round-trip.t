@@ -31,7 +31,7 @@ for d in "${descs[@]}"; do
 	is "$(printf '%s' "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["description"])')" \
 		"$d" "channel $i: list --json"
 	run opt-channel list "s$i"
-	like "$out" "$(printf '%s' "$d" | sed 's/[][\\.*^$()|+?{}]/\\&/g') +direct\$" "channel $i: the table shows it"
+	like "$out" "$(printf '%s' "$d" | sed 's/[][\\.*^$()|+?{}]/\\&/g') +direct +tcp\$" "channel $i: the table shows it"
 done
 [ ! -e x ] && [ ! -e "$MAST_CONFIG_DIR/x" ]
 ok $? "nothing in a description was executed"

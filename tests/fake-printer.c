@@ -7,10 +7,21 @@
  * client takes it, without blocking: a client that does not read its
  * reply holds up only its own job.
  *
+ * With --pjl CODE, it answers a PJL INFO STATUS request as soon as
+ * it reads one, in the middle of a job as a real printer would:
+ * CODE, DISPLAY (--pjl-display) and ONLINE (--pjl-online) lines, CRLF
+ * (or LF, --pjl-lf), then a form feed; --pjl-raw TEXT answers TEXT
+ * instead (garbage, overlong, hostile).  --pjl-split N writes the
+ * answer N bytes at a time, 10 ms apart.  Without either it speaks no
+ * PJL: the request is a job like any other.
+ *
  * usage: fake-printer -d DIR [-p PORT] [--reply TEXT] [--reply-file F]
  *                     [--stall] [--close-after N] [--read-delay MS]
+ *                     [--pjl CODE [--pjl-display T] [--pjl-online B]
+ *                     [--pjl-lf] | --pjl-raw TEXT] [--pjl-split N]
  * Prints "port N" on stdout once listening (PORT 0: any free port).
  */
+#define _GNU_SOURCE /* memmem */
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
@@ -40,7 +51,10 @@ struct job {
 };
 
 static const char *dir, *reply, *reply_file;
-static int stall, read_delay;
+static const char *pjl_code, *pjl_display = "READY", *pjl_online = "TRUE";
+static const char *pjl_raw;
+static char *pjl_answer;
+static int stall, read_delay, pjl_lf, pjl_split;
 static long long close_after = -1;
 
 static void
@@ -100,6 +114,42 @@ reply_more(struct job *j)
 	done(j, "");
 }
 
+/* The answer, blocking (it is small, or a test's hostile one). */
+static void
+pjl_reply(int fd)
+{
+	size_t len = strlen(pjl_answer), off = 0, n;
+	struct timespec ts = {0, 10 * 1000000L};
+
+	while (off < len) {
+		n = pjl_split > 0 && (size_t)pjl_split < len - off
+		    ? (size_t)pjl_split
+		    : len - off;
+		if (write(fd, pjl_answer + off, n) != (ssize_t)n)
+			return;
+		off += n;
+		if (off < len && pjl_split > 0)
+			nanosleep(&ts, NULL);
+	}
+}
+
+static void
+pjl_build(void)
+{
+	const char *eol = pjl_lf ? "\n" : "\r\n";
+	size_t len;
+
+	if (pjl_raw != NULL) {
+		pjl_answer = strdup(pjl_raw);
+		return;
+	}
+	len = strlen(pjl_code) + strlen(pjl_display) + strlen(pjl_online) + 64;
+	pjl_answer = malloc(len);
+	snprintf(pjl_answer, len,
+	    "@PJL INFO STATUS%sCODE=%s%sDISPLAY=\"%s\"%sONLINE=%s%s\f", eol,
+	    pjl_code, eol, pjl_display, eol, pjl_online, eol);
+}
+
 static void
 finish(struct job *j, int complete)
 {
@@ -125,6 +175,12 @@ main(int argc, char **argv)
 	    {"stall", no_argument, NULL, 's'},
 	    {"close-after", required_argument, NULL, 'c'},
 	    {"read-delay", required_argument, NULL, 'w'},
+	    {"pjl", required_argument, NULL, 'P'},
+	    {"pjl-display", required_argument, NULL, 'D'},
+	    {"pjl-online", required_argument, NULL, 'O'},
+	    {"pjl-lf", no_argument, NULL, 'L'},
+	    {"pjl-raw", required_argument, NULL, 'R'},
+	    {"pjl-split", required_argument, NULL, 'S'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct job jobs[MAXCONN];
@@ -157,16 +213,38 @@ main(int argc, char **argv)
 		case 'w':
 			read_delay = atoi(optarg);
 			break;
+		case 'P':
+			pjl_code = optarg;
+			break;
+		case 'D':
+			pjl_display = optarg;
+			break;
+		case 'O':
+			pjl_online = optarg;
+			break;
+		case 'L':
+			pjl_lf = 1;
+			break;
+		case 'R':
+			pjl_raw = optarg;
+			break;
+		case 'S':
+			pjl_split = atoi(optarg);
+			break;
 		default:
 			fprintf(stderr,
 			    "usage: fake-printer -d DIR [-p PORT] "
 			    "[--reply TEXT] [--reply-file F] [--stall] "
-			    "[--close-after N] [--read-delay MS]\n");
+			    "[--close-after N] [--read-delay MS] [--pjl CODE "
+			    "[--pjl-display T] [--pjl-online B] [--pjl-lf] | "
+			    "--pjl-raw TEXT] [--pjl-split N]\n");
 			return 64;
 		}
 	}
 	if (dir == NULL)
 		return 64;
+	if (pjl_code != NULL || pjl_raw != NULL)
+		pjl_build();
 	signal(SIGPIPE, SIG_IGN);
 	ls = socket(AF_INET, SOCK_STREAM, 0);
 	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -245,6 +323,10 @@ main(int argc, char **argv)
 				if (write(j->out, buf, (size_t)r) != r)
 					return 1;
 				j->bytes += r;
+				if (pjl_answer != NULL &&
+				    memmem(buf, (size_t)r, "@PJL INFO STATUS",
+				        16) != NULL)
+					pjl_reply(j->fd);
 				if (close_after >= 0 && j->bytes >= close_after)
 					finish(j, 0);
 			} else if (r == 0) {

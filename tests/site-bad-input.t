@@ -306,7 +306,7 @@ refused 64 "^opt-site: 'port' is not KEY=VALUE $U" "set KEY without '='" -- \
 	opt-site set s port
 refused 64 "^opt-site: '=22' is not KEY=VALUE $U" "set '=VALUE' without KEY" -- \
 	opt-site set s =22
-KEYS='\(host, port, user, identity, host_key_check, compression, keepalive_interval, keepalive_count, bind, allow, max_jobs, spool_max_mb, spool_keep, spool_max_age, spool_warn_age, description\)$'
+KEYS='\(host, port, user, identity, host_key_check, compression, keepalive_interval, keepalive_count, bind, allow, max_jobs, spool_max_mb, spool_keep, spool_max_age, spool_warn_age, probe_interval, printer_down_critical, description\)$'
 for k in bogus Port; do
 	refused 64 "^opt-site: s: unknown setting '$k' $KEYS" "set unknown key '$k'" -- \
 		opt-site set s "$k=1"

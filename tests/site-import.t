@@ -69,7 +69,7 @@ print(s["host"], s["port"], s["user"], s["compression"], s["keepalive_interval"]
 	"203.0.113.10 2222 mast True 10 6 off $key True 100 10000" \
 	"nautilus: every setting mapped (\$LocalUser expanded, no -> off, identity $key)"
 run opt-channel list nautilus -H
-is "$out" "$(printf 'nautilus\t1\t19100\timp1\t9100\tAccounting HP\tdirect\nnautilus\t2\t19101\t192.168.1.21\t9100\tLabels $(touch %s/pwned-item)\tdirect\nnautilus\t3\t19102\tfd00::7\t515\t\tdirect' "$T")" \
+is "$out" "$(printf 'nautilus\t1\t19100\timp1\t9100\tAccounting HP\tdirect\ttcp\nnautilus\t2\t19101\t192.168.1.21\t9100\tLabels $(touch %s/pwned-item)\tdirect\ttcp\nnautilus\t3\t19102\tfd00::7\t515\t\tdirect\ttcp' "$T")" \
 	"nautilus: the channels, descriptions from the comments, as text, direct like mast's"
 run opt-site show harbour -H
 like "$out" "$(printf 'bind\t127.0.0.1')" "harbour: the bind address of its ForwardPorts"

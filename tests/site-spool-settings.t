@@ -18,12 +18,13 @@ opt-site add -q nautilus 203.0.113.10
 is "$(spool nautilus)" "spool_max_mb=0 spool_keep=0 spool_max_age=7d spool_warn_age=15m" \
 	"a new site: no size limit, delivered jobs removed, 7 days to fail, warned at 15 minutes"
 run opt-site show -H nautilus
-is "$(printf '%s\n' "$out" | grep -A5 '^max_jobs' | cut -f1 | tr '\n' ' ')" \
-	"max_jobs spool_max_mb spool_keep spool_max_age spool_warn_age throttle_enabled " \
+is "$(printf '%s\n' "$out" | grep -A7 '^max_jobs' | cut -f1 | tr '\n' ' ')" \
+	"max_jobs spool_max_mb spool_keep spool_max_age spool_warn_age probe_interval printer_down_critical throttle_enabled " \
 	"show -H: the spool's settings after max_jobs"
-is "$(sed -n 12,17p "$S")" "$(printf '%s\n' 'max_jobs = 256;' 'spool_max_mb = 0;' \
-	'spool_keep = 0;' 'spool_max_age = "7d";' 'spool_warn_age = "15m";' 'description = "";')" \
-	"site.conf: lines 13 to 16, before the description"
+is "$(sed -n 12,19p "$S")" "$(printf '%s\n' 'max_jobs = 256;' 'spool_max_mb = 0;' \
+	'spool_keep = 0;' 'spool_max_age = "7d";' 'spool_warn_age = "15m";' \
+	'probe_interval = "0s";' 'printer_down_critical = "15m";' 'description = "";')" \
+	"site.conf: lines 13 to 18, before the description"
 run opt-site show --json nautilus
 like "$out" '"max_jobs":256,"spool_max_mb":0,"spool_keep":0,"spool_max_age":"7d","spool_warn_age":"15m",' \
 	"show --json: numbers, and durations as site.conf has them"

@@ -11,7 +11,7 @@
 need_sshd
 lp_site
 spool=$(opt-channel add -q nautilus "127.0.0.1:$PRINTER_PORT" --mode spool)
-like "$(opt-channel list -H nautilus | awk -F'\t' '$2 == 2')" "	spool$" "the second channel is a spool channel"
+like "$(opt-channel list -H nautilus | awk -F'\t' '$2 == 2')" "	spool	tcp$" "the second channel is a spool channel"
 
 stop_sshd
 run opt-tunnel start nautilus --wait 1

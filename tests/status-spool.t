@@ -118,13 +118,13 @@ like "$out" 'opt_tunnel_state\{site="nautilus",state="up"\} 1' \
 	"--prometheus: the other series are as before"
 
 run opt-status --check
-is "$rc:$out" "0:OPT OK - 1 site up, 2 printers reachable | sites=1 up=1 printers=2" \
+is "$rc:$out" "0:OPT OK - 1 site up, 2 printers reachable | sites=1 up=1 printers=2 offline=0 warning=0 queued=2 rate_up=0 rate_down=0" \
 	"--check: jobs queued for less than spool_warn_age (15 min) are OK, the direct channel's are not looked at"
 
 # ---- Waiting too long ------------------------------------------------
 accepted "$j1" 1200
 run opt-status --check
-is_aged "$rc:$out" "1:OPT WARNING - nautilus channel 1: 1 job waiting longer than 15m00s (the oldest for 20m00s) | sites=1 up=1 printers=2" \
+is_aged "$rc:$out" "1:OPT WARNING - nautilus channel 1: 1 job waiting longer than 15m00s (the oldest for 20m00s) | sites=1 up=1 printers=2 offline=0 warning=0 queued=2 rate_up=0 rate_down=0" \
 	"--check: a job queued longer than spool_warn_age is WARNING, with site, channel, count and age"
 run opt-status --prometheus
 like "$out" 'opt_tunnel_channel_spool_oldest_seconds\{site="nautilus",channel="1"\} 120[01]' \
@@ -137,7 +137,7 @@ echo 'spool_warn_age = 60;' >>"$conf"
 if opt-site show nautilus >/dev/null 2>&1; then
 	accepted "$j2" 120
 	run opt-status --check
-	is_aged "$rc:$out" "1:OPT WARNING - nautilus channel 1: 2 jobs waiting longer than 1m00s (the oldest for 20m00s) | sites=1 up=1 printers=2" \
+	is_aged "$rc:$out" "1:OPT WARNING - nautilus channel 1: 2 jobs waiting longer than 1m00s (the oldest for 20m00s) | sites=1 up=1 printers=2 offline=0 warning=0 queued=2 rate_up=0 rate_down=0" \
 		"--check: the site's spool_warn_age, 60 s"
 	accepted "$j2" 0
 else
@@ -150,7 +150,7 @@ j5=$(printf 'fifth' | "$put" put "$S" nautilus 1)
 "$put" fail "$S" nautilus "$j5" "too old"
 accepted "$j5" 7200
 run opt-status --check
-is_aged "$rc:$out" "2:OPT CRITICAL - nautilus channel 1: 1 job failed (the oldest accepted 2h00m ago); nautilus channel 1: 1 job waiting longer than 15m00s (the oldest for 20m00s) | sites=1 up=1 printers=2" \
+is_aged "$rc:$out" "2:OPT CRITICAL - nautilus channel 1: 1 job failed (the oldest accepted 2h00m ago); nautilus channel 1: 1 job waiting longer than 15m00s (the oldest for 20m00s) | sites=1 up=1 printers=2 offline=0 warning=0 queued=2 rate_up=0 rate_down=0" \
 	"--check: a failed job is CRITICAL"
 run opt-status --channels -H
 is "$(fields 1 12,13,14,16)" \
@@ -185,7 +185,7 @@ run opt-status --prometheus
 is "$rc:$(printf '%s\n' "$out" | grep -c '^opt_tunnel_channel_spool')" "77:0" \
 	"--prometheus: no sample of what cannot be read"
 run opt-status --check
-is "$rc:$out" "3:OPT UNKNOWN - nautilus channel 1: $S/nautilus/1: not a directory (a symbolic link?), refusing it | sites=1 up=1 printers=2" \
+is "$rc:$out" "3:OPT UNKNOWN - nautilus channel 1: $S/nautilus/1: not a directory (a symbolic link?), refusing it | sites=1 up=1 printers=2 offline=0 warning=0 queued=0 rate_up=0 rate_down=0" \
 	"--check: UNKNOWN, naming the path"
 rm "$S/nautilus/1"
 mv "$T/spool1" "$S/nautilus/1"
@@ -218,7 +218,7 @@ if opt-channel set -q nautilus 1 mode=spool 2>/dev/null; then
 	like "$(fields 1 12-)" \
 		"^spool	2	300006	120[01]	1$" "stopped: a spool channel still shows its spool"
 	run opt-status --check
-	is_aged "$rc:$out" "2:OPT CRITICAL - nautilus stopped; nautilus channel 1: 1 job failed (the oldest accepted 2h00m ago); nautilus channel 1: 1 job waiting longer than 15m00s (the oldest for 20m00s) | sites=1 up=0 printers=0" \
+	is_aged "$rc:$out" "2:OPT CRITICAL - nautilus stopped; nautilus channel 1: 1 job failed (the oldest accepted 2h00m ago); nautilus channel 1: 1 job waiting longer than 15m00s (the oldest for 20m00s) | sites=1 up=0 printers=0 offline=0 warning=0 queued=2 rate_up=0 rate_down=0" \
 		"--check: a stopped site's spool is checked too"
 else
 	skip "mode = \"spool\" in channels.conf: not read by this build"

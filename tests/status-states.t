@@ -18,13 +18,13 @@ cleanup stop_tunnels
 opt-tunnel start -q up1
 run opt-status --check up1
 is "$rc" 1 "--check: a printer is unreachable: WARNING (1)"
-like "$out" "^OPT WARNING - up1 channel 2: printer 127.0.0.1:[0-9]+ unreachable \| sites=1 up=1 printers=2$" \
+like "$out" "^OPT WARNING - up1 channel 2: printer 127.0.0.1:[0-9]+ unreachable \| sites=1 up=1 printers=2 offline=0 warning=0 queued=0 rate_up=[0-9]+ rate_down=[0-9]+$" \
 	"...in one line naming the channel and printer"
 is "$(st channel.1.probe up1):$(st channel.2.probe up1)" "ok:failed" "the probe results are in the state file"
 opt-channel remove -q up1 2
 wait_for 5 test "$(st channels up1)" = 1
 run opt-status --check up1
-is "$rc:$out" "0:OPT OK - 1 site up, 1 printer reachable | sites=1 up=1 printers=1" "--check: all up and reachable: OK (0)"
+like "$rc:$out" "^0:OPT OK - 1 site up, 1 printer reachable \| sites=1 up=1 printers=1 offline=0 warning=0 queued=0 rate_up=[0-9]+ rate_down=[0-9]+$" "--check: all up and reachable: OK (0)"
 
 run opt-status --check
 is "$rc" 2 "--check with a stopped site: CRITICAL (2)"
