@@ -225,6 +225,18 @@ for bc in "" "$bc_file"; do
 		"mode= values, the cursor after the = ($how)"
 	is "$(complete_line opt-site set nautilus spool_m)" \
 		"spool_max_age= spool_max_mb=" "opt-site set spool keys ($how)"
+	is "$(complete_line opt-channel script nautilus --format '')" \
+		"bat cups ps1" "opt-channel script --format values ($how)"
+	is "$(complete_line opt-channel script nautilus --f)" "--format" \
+		"opt-channel script options ($how)"
+	is "$(complete_line opt-channel set nautilus 1 probe=)" "off pjl tcp" \
+		"probe= values ($how)"
+	is "$(complete_line opt-site set nautilus probe)" "probe_interval=" \
+		"opt-site set probe_interval ($how)"
+	is "$(complete_line opt-queue '')" "list remove retry show" \
+		"opt-queue commands ($how)"
+	is "$(complete_line opt-queue retry '')" "nautilus tokyo" \
+		"opt-queue completes sites ($how)"
 	is "$(complete_line opt-status --ch)" "--channels --check" \
 		"opt-status options ($how)"
 	is "$(complete_line opt-status tokyo '')" "nautilus" \
