@@ -114,9 +114,11 @@ parse_line(const char *line, size_t len, struct opt_pjl_status *st)
 	if (len > 0 && line[len - 1] == '\r')
 		len--;
 	if (key_is(line, len, "CODE", &v, &vlen)) {
-		for (i = 0; i < vlen && v[i] >= '0' && v[i] <= '9' && i < 5;
-		     i++)
+		for (i = 0; i < vlen && i < 5; i++) {
+			if (v[i] < '0' || v[i] > '9')
+				break;
 			code = code * 10 + (v[i] - '0');
+		}
 		if (i == 5 && (i == vlen || v[i] == ' ' || v[i] == '\t'))
 			st->code = code;
 	} else if (key_is(line, len, "DISPLAY", &v, &vlen)) {

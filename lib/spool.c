@@ -617,7 +617,7 @@ opt_spool_list(struct opt_spool *s, int channel, unsigned flags,
 	char path[PATH_MAX];
 	struct channels chs;
 	size_t i;
-	int st, fd, r = 0;
+	int st, fd, r = 0, last = OPT_SPOOL_DONE;
 
 	memset(l, 0, sizeof(*l));
 	if (channel != 0) {
@@ -627,8 +627,7 @@ opt_spool_list(struct opt_spool *s, int channel, unsigned flags,
 		return -1;
 	}
 	for (i = 0; r == 0 && i < chs.n; i++) {
-		for (st = OPT_SPOOL_QUEUED; r == 0 && st <= OPT_SPOOL_DONE;
-		     st++) {
+		for (st = OPT_SPOOL_QUEUED; r == 0 && st <= last; st++) {
 			if (st == OPT_SPOOL_SENDING ||
 			    (st == OPT_SPOOL_DONE &&
 			        !(flags & OPT_SPOOL_LIST_DONE)))
