@@ -66,7 +66,7 @@ TEST_PROGS = tests/fake-printer tests/send-job tests/argv-exec tests/spool-put \
 	tests/lp-device
 FUZZ_TARGETS = conf legacy state valid
 FUZZ_REPLAY = $(FUZZ_TARGETS:%=tests/fuzz/replay-%)
-OBJ = $(LIB_OBJ) $(CLI_OBJ) $(TOOLS:=.o) $(UNIT_SRC:.c=.o) $(TEST_PROGS:=.o) \
+OBJ = $(LIB_OBJ) $(CLI_OBJ) $(STATUS_OBJ) $(TOOLS:=.o) $(UNIT_SRC:.c=.o) $(TEST_PROGS:=.o) \
 	$(FUZZ_TARGETS:%=tests/fuzz/fuzz-%.o) tests/fuzz/replay.o
 
 # Objects are rebuilt when the compiler flags change (SANITIZE=1 and back):
@@ -91,6 +91,10 @@ lib/libopt.a: $(LIB_OBJ)
 
 bin/opt-%: bin/opt-%.o $(CLI_OBJ) lib/libopt.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# opt-status is three files (bin/status.h).
+STATUS_OBJ = bin/status-prom.o bin/status-check.o
+bin/opt-status: $(STATUS_OBJ)
 
 tests/unit/%.test: tests/unit/%.o lib/libopt.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)

@@ -24,9 +24,7 @@
 #include "site.h"
 #include "spoolstat.h"
 #include "state.h"
-
-/* The monitoring convention of --check. */
-enum { CHECK_OK, CHECK_WARNING, CHECK_CRITICAL, CHECK_UNKNOWN };
+#include "status.h"
 
 enum {
 	OPT_CHANNELS = CLI_OPT_FIRST_TOOL,
@@ -44,7 +42,7 @@ static const struct option longopts[] = {
     {NULL, 0, NULL, 0},
 };
 
-static struct cli cli;
+struct cli cli; /* status.h */
 
 static void
 usage(void)
@@ -87,7 +85,7 @@ bytes_cell(struct opt_table *t, const char *key, unsigned long long n,
 	opt_table_str(t, key, buf);
 }
 
-static void
+void
 human_age(char *buf, size_t len, long long s)
 {
 	if (s < 0)
@@ -134,15 +132,8 @@ static const struct opt_column channel_cols[] = {
 };
 
 /* A channel's spool, as read from the disk (spoolstat.h). */
-enum { SPOOL_NONE, SPOOL_READ, SPOOL_UNREADABLE };
 
-struct spool_view {
-	int state; /* SPOOL_NONE: a direct channel */
-	struct opt_spoolstat s;
-	struct opt_error e; /* SPOOL_UNREADABLE: why */
-};
-
-static const char *
+const char *
 mode_of(const struct opt_state_channel *c)
 {
 	return c->mode[0] != '\0' ? c->mode : "direct";
@@ -151,7 +142,7 @@ mode_of(const struct opt_state_channel *c)
 /* defaults.conf, read once, the first time a spool is looked at: its
  * local_user owns the spools, and a site's spool_warn_age may come
  * from it. */
-static const struct opt_defaults *
+const struct opt_defaults *
 defaults(struct opt_error *e)
 {
 	static struct opt_defaults d;
@@ -186,7 +177,7 @@ spool_open(const char *site, struct opt_spool *sp, struct opt_error *e)
  * st->channels[k], counting as late the queued jobs accepted before
  * late_before.  False when one cannot be read (its e says why).
  */
-static bool
+bool
 spool_views(const struct opt_state *st, long long late_before,
     struct spool_view *v)
 {
@@ -243,7 +234,7 @@ static const char *const spool_keys[] = {"queued", "queued_bytes", "oldest",
 #define NSPOOL_KEYS (sizeof(spool_keys) / sizeof(spool_keys[0]))
 
 /* How long the oldest queued job has waited, in seconds. */
-static long long
+long long
 waited(const struct opt_spoolstat *s)
 {
 	long long age = (long long)time(NULL) - s->oldest;
@@ -277,7 +268,7 @@ spool_cells(struct opt_table *t, const struct opt_state_channel *c,
 	opt_table_int(t, "failed", (long long)v->s.failed);
 }
 
-static void
+void
 printer_text(char *buf, size_t len, const struct opt_state_channel *c)
 {
 	bool v6 = strchr(c->printer, ':') != NULL;
@@ -301,7 +292,7 @@ probe_text(char *buf, size_t len, const struct opt_state_channel *c)
 }
 
 /* The printer answers and prints (by its probe); -1: not known. */
-static int
+int
 printer_up(const struct opt_state_channel *c)
 {
 	static const char *const up[] = {"ok", "ready", "warning", "no-pjl"};
@@ -319,7 +310,7 @@ printer_up(const struct opt_state_channel *c)
  * What is wrong with a site, in one line: a stale tunnel's silence,
  * then a reload the tunnel refused, then the tunnel's last error.
  */
-static void
+void
 site_error(char *buf, size_t len, const struct opt_state *st)
 {
 	buf[0] = '\0';
@@ -495,531 +486,6 @@ json_site(struct opt_json *j, const struct opt_state *st,
 	}
 	opt_json_close(j);
 	opt_json_close(j);
-}
-
-/* The metrics of --prometheus, in the order they are printed. */
-enum {
-	M_UP,
-	M_STATE,
-	M_WIRE_BYTES,
-	M_PAYLOAD_BYTES,
-	M_JOBS,
-	M_RECONNECTS,
-	M_CONFIG_PENDING,
-	M_CHANNEL_ACTIVE, /* the first metric of each channel */
-	M_CHANNEL_JOBS,
-	M_CHANNEL_BYTES,
-	M_CHANNEL_REACHABLE,
-	M_PRINTER_UP,
-	M_PRINTER_CODE,
-	M_SPOOL_JOBS,
-	M_SPOOL_BYTES,
-	M_SPOOL_OLDEST,
-	M_COUNT
-};
-
-/* label: the name of the label that tells a metric's samples apart. */
-static const struct {
-	const char *name, *type, *help, *label;
-} metrics[M_COUNT] = {
-    [M_UP] = {"opt_tunnel_up", "gauge",
-        "Whether the site's tunnel is up (1) or not (0).", NULL},
-    [M_STATE] = {"opt_tunnel_state", "gauge",
-        "The tunnel's state: 1 on the current one.", "state"},
-    [M_WIRE_BYTES] = {"opt_tunnel_wire_bytes_total", "counter",
-        "Bytes on the SSH connection, by direction.", "direction"},
-    [M_PAYLOAD_BYTES] = {"opt_tunnel_payload_bytes_total", "counter",
-        "Print data bytes, by direction.", "direction"},
-    [M_JOBS] = {"opt_tunnel_jobs_total", "counter", "Jobs accepted.", NULL},
-    [M_RECONNECTS] = {"opt_tunnel_reconnects_total", "counter",
-        "Sessions lost or attempts failed since the tunnel started.", NULL},
-    [M_CONFIG_PENDING] = {"opt_tunnel_config_pending", "gauge",
-        "Whether the tunnel runs an older configuration than its files "
-        "(1) or not (0).",
-        NULL},
-    [M_CHANNEL_ACTIVE] = {"opt_tunnel_channel_active", "gauge",
-        "Jobs running on the channel.", NULL},
-    [M_CHANNEL_JOBS] = {"opt_tunnel_channel_jobs_total", "counter",
-        "Jobs accepted on the channel.", NULL},
-    [M_CHANNEL_BYTES] = {"opt_tunnel_channel_bytes_total", "counter",
-        "Print data bytes of the channel, by direction.", "direction"},
-    [M_CHANNEL_REACHABLE] = {"opt_tunnel_channel_reachable", "gauge",
-        "The last probe of the printer: 1 reachable, 0 not.", NULL},
-    [M_PRINTER_UP] = {"opt_printer_up", "gauge",
-        "The printer by its last probe: 1 reachable and not offline, 0 "
-        "unreachable or offline (paper out, jam, door open...).",
-        NULL},
-    [M_PRINTER_CODE] = {"opt_printer_status_code", "gauge",
-        "The PJL status code the printer gave at its last probe.", NULL},
-    [M_SPOOL_JOBS] = {"opt_tunnel_channel_spool_jobs", "gauge",
-        "Jobs in the spool of a spool-mode channel: queued (sending "
-        "included) or failed.",
-        "state"},
-    [M_SPOOL_BYTES] = {"opt_tunnel_channel_spool_bytes", "gauge",
-        "Bytes of the jobs queued in the spool of a spool-mode channel.", NULL},
-    [M_SPOOL_OLDEST] = {"opt_tunnel_channel_spool_oldest_seconds", "gauge",
-        "How long the oldest queued job of a spool-mode channel has "
-        "waited, 0 when none waits.",
-        NULL},
-};
-
-/* One line: NAME{site="SITE"[,channel="ID"][,LABEL="VAL"]} VALUE */
-static void
-prom_sample(FILE *f, int m, const char *site, const struct opt_state_channel *c,
-    const char *val, unsigned long long value)
-{
-	fprintf(f, "%s{site=\"%s\"", metrics[m].name, site);
-	if (c != NULL)
-		fprintf(f, ",channel=\"%d\"", c->id);
-	if (val != NULL)
-		fprintf(f, ",%s=\"%s\"", metrics[m].label, val);
-	fprintf(f, "} %llu\n", value);
-}
-
-/* A spool that cannot be read has no samples: its figures are unknown. */
-static void
-prom_spool(FILE *f, int m, const char *site, const struct opt_state_channel *c,
-    const struct spool_view *v)
-{
-	if (v->state != SPOOL_READ)
-		return;
-	switch (m) {
-	case M_SPOOL_JOBS:
-		prom_sample(f, m, site, c, "queued", v->s.queued);
-		prom_sample(f, m, site, c, "failed", v->s.failed);
-		break;
-	case M_SPOOL_BYTES:
-		prom_sample(f, m, site, c, NULL, v->s.bytes);
-		break;
-	case M_SPOOL_OLDEST:
-		prom_sample(f, m, site, c, NULL,
-		    (unsigned long long)waited(&v->s));
-		break;
-	}
-}
-
-static void
-prom_channel(FILE *f, int m, const char *site,
-    const struct opt_state_channel *c, const struct spool_view *v)
-{
-	if (m >= M_SPOOL_JOBS) {
-		prom_spool(f, m, site, c, v);
-		return;
-	}
-	switch (m) {
-	case M_CHANNEL_ACTIVE:
-		prom_sample(f, m, site, c, NULL, c->active);
-		break;
-	case M_CHANNEL_JOBS:
-		prom_sample(f, m, site, c, NULL, c->jobs);
-		break;
-	case M_CHANNEL_BYTES:
-		prom_sample(f, m, site, c, "up", c->bytes_up);
-		prom_sample(f, m, site, c, "down", c->bytes_down);
-		break;
-	case M_CHANNEL_REACHABLE:
-		if (printer_up(c) != -1)
-			prom_sample(f, m, site, c, NULL,
-			    strcmp(c->probe, "failed") != 0);
-		break;
-	case M_PRINTER_UP:
-		if (printer_up(c) != -1)
-			prom_sample(f, m, site, c, NULL,
-			    (unsigned long long)printer_up(c));
-		break;
-	case M_PRINTER_CODE:
-		if (c->pjl_code != 0)
-			prom_sample(f, m, site, c, NULL,
-			    (unsigned long long)c->pjl_code);
-		break;
-	}
-}
-
-/* The lines of metric m for one site, or for each of its channels. */
-static void
-prom_site(FILE *f, int m, const struct opt_state *s,
-    const struct spool_view *sv)
-{
-	size_t k;
-	int t;
-
-	if (m >= M_CHANNEL_ACTIVE) {
-		for (k = 0; k < s->nchannels; k++)
-			prom_channel(f, m, s->site, &s->channels[k], &sv[k]);
-		return;
-	}
-	switch (m) {
-	case M_UP:
-		prom_sample(f, m, s->site, NULL, NULL, s->state == OPT_TS_UP);
-		break;
-	case M_STATE:
-		for (t = OPT_TS_CONNECTING; t <= OPT_TS_STALE; t++)
-			prom_sample(f, m, s->site, NULL,
-			    opt_tstate_name((enum opt_tstate)t),
-			    (int)s->state == t);
-		break;
-	case M_WIRE_BYTES:
-		prom_sample(f, m, s->site, NULL, "up", s->wire_up);
-		prom_sample(f, m, s->site, NULL, "down", s->wire_down);
-		break;
-	case M_PAYLOAD_BYTES:
-		prom_sample(f, m, s->site, NULL, "up", s->payload_up);
-		prom_sample(f, m, s->site, NULL, "down", s->payload_down);
-		break;
-	case M_JOBS:
-		prom_sample(f, m, s->site, NULL, NULL, s->jobs);
-		break;
-	case M_RECONNECTS:
-		prom_sample(f, m, s->site, NULL, NULL, s->reconnects);
-		break;
-	case M_CONFIG_PENDING:
-		prom_sample(f, m, s->site, NULL, NULL,
-		    opt_tunnel_config_pending(&cli.paths, s->site, s));
-		break;
-	}
-}
-
-/* node_exporter's textfile format; site ids need no label escaping. */
-static void
-prometheus(FILE *f, const struct opt_state *v, struct spool_view *const *sv,
-    size_t n)
-{
-	size_t i;
-	int m;
-
-	for (m = 0; m < M_COUNT; m++) {
-		fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", metrics[m].name,
-		    metrics[m].help, metrics[m].name, metrics[m].type);
-		for (i = 0; i < n; i++)
-			prom_site(f, m, &v[i], sv[i]);
-	}
-}
-
-static const char *const check_names[] = {"OK", "WARNING", "CRITICAL",
-    "UNKNOWN"};
-
-static void note(char *buf, size_t len, int *worst, int level, const char *fmt,
-    ...) __attribute__((format(printf, 5, 6)));
-
-/* Severity, not code order: UNKNOWN hides no WARNING or CRITICAL. */
-static int
-severity(int level)
-{
-	static const int rank[] = {[CHECK_OK] = 0,
-	    [CHECK_UNKNOWN] = 1,
-	    [CHECK_WARNING] = 2,
-	    [CHECK_CRITICAL] = 3};
-
-	return rank[level];
-}
-
-/* Adds a problem to the summary; the most severe level wins. */
-static void
-note(char *buf, size_t len, int *worst, int level, const char *fmt, ...)
-{
-	size_t n = strlen(buf);
-	va_list ap;
-
-	if (severity(level) > severity(*worst))
-		*worst = level;
-	if (n > 0 && n < len - 2)
-		strlcat(buf, "; ", len);
-	n = strlen(buf);
-	va_start(ap, fmt);
-	vsnprintf(buf + n, len - n, fmt, ap);
-	va_end(ap);
-}
-
-/*
- * The spools of a site's spool-mode channels: CRITICAL for a job that
- * failed, WARNING for one queued longer than the site's spool_warn_age,
- * UNKNOWN for a spool that cannot be read.  The tunnel need not run:
- * its jobs wait all the same.
- */
-static void
-spool_check(char *msg, size_t len, int *worst, const struct opt_state *s,
-    unsigned long long *queued)
-{
-	const struct opt_defaults *d;
-	char age[32], limit[32];
-	struct spool_view *v;
-	struct opt_site site;
-	struct opt_error e;
-	size_t k;
-
-	for (k = 0; k < s->nchannels; k++)
-		if (strcmp(mode_of(&s->channels[k]), "spool") == 0)
-			break;
-	if (k == s->nchannels)
-		return;
-	if ((d = defaults(&e)) == NULL ||
-	    opt_site_load(&cli.paths, d, s->site, &site, &e) == -1) {
-		note(msg, len, worst, CHECK_UNKNOWN, "%s: %s", s->site, e.text);
-		return;
-	}
-	if ((v = calloc(s->nchannels, sizeof(*v))) == NULL) {
-		note(msg, len, worst, CHECK_UNKNOWN, "%s: out of memory",
-		    s->site);
-		return;
-	}
-	spool_views(s, (long long)time(NULL) - site.spool_warn_age, v);
-	human_age(limit, sizeof(limit), site.spool_warn_age);
-	for (k = 0; k < s->nchannels; k++) {
-		const struct opt_spoolstat *f = &v[k].s;
-		int id = s->channels[k].id;
-
-		*queued += f->queued;
-		if (v[k].state == SPOOL_UNREADABLE)
-			note(msg, len, worst, CHECK_UNKNOWN,
-			    "%s channel %d: %s", s->site, id, v[k].e.text);
-		if (v[k].state != SPOOL_READ)
-			continue;
-		if (f->failed > 0) {
-			human_age(age, sizeof(age),
-			    (long long)time(NULL) - f->oldest_failed);
-			note(msg, len, worst, CHECK_CRITICAL,
-			    "%s channel %d: %llu job%s failed (the oldest "
-			    "accepted %s ago)",
-			    s->site, id, f->failed, f->failed == 1 ? "" : "s",
-			    age);
-		}
-		if (f->late > 0) {
-			human_age(age, sizeof(age), waited(f));
-			note(msg, len, worst, CHECK_WARNING,
-			    "%s channel %d: %llu job%s waiting longer than %s "
-			    "(the oldest for %s)",
-			    s->site, id, f->late, f->late == 1 ? "" : "s",
-			    limit, age);
-		}
-	}
-	free(v);
-}
-
-/* The printers of the sites up, for --check: the problems by level,
- * and the performance data. */
-struct printer_figures {
-	char crit[1024], warn[1024], unknown[512];
-	size_t printers, offline, warning;
-	unsigned long long queued, rate_up, rate_down;
-};
-
-/* A site's printer_down_critical; -1 when its files cannot be read. */
-static long long
-down_critical(const char *id, struct opt_error *e)
-{
-	const struct opt_defaults *d;
-	struct opt_site site;
-
-	if ((d = defaults(e)) == NULL ||
-	    opt_site_load(&cli.paths, d, id, &site, e) == -1)
-		return -1;
-	return site.printer_down_critical;
-}
-
-/*
- * WARNING for a printer unreachable or in a warning state, or offline
- * for less than its site's printer_down_critical; CRITICAL for one
- * offline for longer.
- */
-static void
-printers_check(struct printer_figures *pf, const struct opt_state *s)
-{
-	char printer[OPT_HOST_MAX + 16], age[32], limit[32];
-	long long crit = 0, off;
-	struct opt_error e;
-	int ignored = 0;
-	size_t k;
-
-	for (k = 0; k < s->nchannels; k++) {
-		const struct opt_state_channel *c = &s->channels[k];
-
-		pf->printers++;
-		printer_text(printer, sizeof(printer), c);
-		if (strcmp(c->probe, "failed") == 0) {
-			note(pf->warn, sizeof(pf->warn), &ignored,
-			    CHECK_WARNING,
-			    "%s channel %d: printer %s unreachable", s->site,
-			    c->id, printer);
-		} else if (strcmp(c->probe, "warning") == 0) {
-			pf->warning++;
-			note(pf->warn, sizeof(pf->warn), &ignored,
-			    CHECK_WARNING, "%s channel %d: printer %s: %d %s",
-			    s->site, c->id, printer, c->pjl_code,
-			    c->pjl_display);
-		} else if (strcmp(c->probe, "offline") == 0) {
-			pf->offline++;
-			if (crit == 0 &&
-			    (crit = down_critical(s->site, &e)) == -1)
-				note(pf->unknown, sizeof(pf->unknown), &ignored,
-				    CHECK_UNKNOWN, "%s: %s", s->site, e.text);
-			off = (long long)time(NULL) - c->probe_since;
-			human_age(age, sizeof(age), off);
-			human_age(limit, sizeof(limit), crit);
-			if (crit > 0 && off >= crit)
-				note(pf->crit, sizeof(pf->crit), &ignored,
-				    CHECK_CRITICAL,
-				    "%s channel %d: printer %s offline for %s "
-				    "(%d %s), longer than %s",
-				    s->site, c->id, printer, age, c->pjl_code,
-				    c->pjl_display, limit);
-			else
-				note(pf->warn, sizeof(pf->warn), &ignored,
-				    CHECK_WARNING,
-				    "%s channel %d: printer %s offline for %s "
-				    "(%d %s)",
-				    s->site, c->id, printer, age, c->pjl_code,
-				    c->pjl_display);
-		}
-	}
-}
-
-/*
- * --check: running tunnels probe their idle printers (SIGUSR1); the
- * answers are awaited until timeout_ms.  One line, for a monitoring
- * system, and its exit code.
- */
-static int
-check(char **sites, size_t n, int timeout_ms)
-{
-	struct opt_state *st;
-	unsigned long long *before;
-	bool *asked;
-	char msg[2048] = "", why[3 * OPT_STATE_ERROR_MAX];
-	struct printer_figures pf;
-	size_t i, waiting = 0, up = 0;
-	long long deadline = opt_clock_ms() + timeout_ms;
-	int worst = CHECK_OK, r;
-	struct opt_error e;
-	pid_t pid;
-
-	memset(&pf, 0, sizeof(pf));
-	if (n == 0) {
-		printf("OPT UNKNOWN - no site is configured in %s\n",
-		    cli.paths.config);
-		return CHECK_UNKNOWN;
-	}
-	st = calloc(n, sizeof(*st));
-	before = calloc(n, sizeof(*before));
-	asked = calloc(n, sizeof(*asked));
-	if (st == NULL || before == NULL || asked == NULL) {
-		free(st);
-		free(before);
-		free(asked);
-		printf("OPT UNKNOWN - out of memory\n");
-		return CHECK_UNKNOWN;
-	}
-	for (i = 0; i < n; i++) {
-		opt_tunnel_status(&cli.paths, sites[i], true, &st[i], NULL);
-		if (st[i].state != OPT_TS_UP || st[i].pid <= 0)
-			continue;
-		r = opt_tunnel_signal(&cli.paths, sites[i], SIGUSR1, &pid, &e);
-		if (r == 0)
-			continue; /* it has just ended: judged as it was */
-		if (r == -1) {
-			note(msg, sizeof(msg), &worst, CHECK_UNKNOWN,
-			    "%s: cannot ask the tunnel to probe (%s); run as "
-			    "root or local_user",
-			    st[i].site, e.text);
-			st[i].state = OPT_TS_STOPPED + 100; /* judged above */
-			continue;
-		}
-		before[i] = st[i].probes;
-		asked[i] = true;
-		waiting++;
-	}
-	while (waiting > 0 && opt_clock_ms() < deadline) {
-		struct timespec ts = {0, 50 * 1000000L};
-
-		nanosleep(&ts, NULL);
-		for (i = 0; i < n; i++) {
-			struct opt_state now;
-
-			if (!asked[i] ||
-			    opt_tunnel_status(&cli.paths, sites[i], true, &now,
-			        NULL) == -1)
-				continue;
-			if (now.probes > before[i] || now.state != OPT_TS_UP) {
-				opt_state_free(&st[i]);
-				st[i] = now;
-				asked[i] = false;
-				waiting--;
-			} else {
-				opt_state_free(&now);
-			}
-		}
-	}
-	for (i = 0; i < n; i++) {
-		const struct opt_state *s = &st[i];
-
-		if ((int)s->state >= OPT_TS_STOPPED + 100) {
-			spool_check(msg, sizeof(msg), &worst, s, &pf.queued);
-			continue;
-		}
-		site_error(why, sizeof(why), s);
-		if (s->state != OPT_TS_STALE &&
-		    opt_tunnel_config_pending(&cli.paths, s->site, s))
-			note(msg, sizeof(msg), &worst, CHECK_WARNING,
-			    "%s runs an older configuration than its files "
-			    "(%s%s)",
-			    s->site,
-			    s->reload_error[0]
-			        ? "reload failed: "
-			        : "not reloaded since they changed",
-			    s->reload_error);
-		switch (s->state) {
-		case OPT_TS_STOPPED:
-		case OPT_TS_STALE:
-		case OPT_TS_HOSTKEY_MISMATCH:
-			/* A stale tunnel's why is its silence. */
-			note(msg, sizeof(msg), &worst, CHECK_CRITICAL,
-			    "%s %s%s%s", s->site, opt_tstate_name(s->state),
-			    s->age > 0 ? ": " : "", s->age > 0 ? why : "");
-			break;
-		case OPT_TS_UP:
-			break;
-		default:
-			note(msg, sizeof(msg), &worst, CHECK_WARNING,
-			    "%s %s%s%s", s->site, opt_tstate_name(s->state),
-			    why[0] ? ": " : "", why);
-			break;
-		}
-		spool_check(msg, sizeof(msg), &worst, s, &pf.queued);
-		if (s->state != OPT_TS_UP)
-			continue;
-		up++;
-		pf.rate_up += s->rate_up;
-		pf.rate_down += s->rate_down;
-		if (asked[i]) {
-			note(msg, sizeof(msg), &worst, CHECK_UNKNOWN,
-			    "%s did not answer the probe within %d s", s->site,
-			    timeout_ms / 1000);
-			continue;
-		}
-		printers_check(&pf, s);
-	}
-	/* The worst printers first: the line may be cut by the monitor. */
-	if (pf.crit[0] != '\0')
-		note(msg, sizeof(msg), &worst, CHECK_CRITICAL, "%s", pf.crit);
-	if (pf.warn[0] != '\0')
-		note(msg, sizeof(msg), &worst, CHECK_WARNING, "%s", pf.warn);
-	if (pf.unknown[0] != '\0')
-		note(msg, sizeof(msg), &worst, CHECK_UNKNOWN, "%s", pf.unknown);
-	if (worst == CHECK_OK)
-		printf("OPT OK - %zu site%s up, %zu printer%s reachable", up,
-		    up == 1 ? "" : "s", pf.printers,
-		    pf.printers == 1 ? "" : "s");
-	else
-		printf("OPT %s - %s", check_names[worst], msg);
-	printf(" | sites=%zu up=%zu printers=%zu offline=%zu warning=%zu "
-	       "queued=%llu rate_up=%llu rate_down=%llu\n",
-	    n, up, pf.printers, pf.offline, pf.warning, pf.queued, pf.rate_up,
-	    pf.rate_down);
-	for (i = 0; i < n; i++)
-		opt_state_free(&st[i]);
-	free(st);
-	free(before);
-	free(asked);
-	return worst;
 }
 
 /* --check: a site named that cannot be looked at is UNKNOWN. */
