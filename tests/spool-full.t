@@ -17,9 +17,9 @@
 #  4. sshd back: the deliveries free room (event=spool-room), the
 #     backend's next try stores F; A, B, D, E and F are printed whole,
 #     in order, and nothing else.
-#  5. The file system: 20 MiB free takes a small job but a 30 MiB one is
-#     reset while it sends, nothing left; 10 MiB free refuses clients,
-#     and freeing the disk lets them in again.
+#  5. The file system: with 20 MiB free a 30 MiB job is reset while it
+#     sends, nothing left; with 40 MiB free a small job fits; 10 MiB
+#     free refuses clients, and freeing the disk lets them in again.
 . "$(dirname "$0")/spool.sh"
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sshd.sh"
@@ -128,9 +128,14 @@ head -c $((30 * MiB)) /dev/urandom >"$T/G"
 refused_job G "$T/G"
 like "$(grep 'event=job-refused' "$MAST_LOG_DIR/nautilus.log" | tail -1)" "[Nn]o space" \
 	"job G: the error says the disk is full"
+# G filled the disk while it came: the channel may have stopped
+# listening then, and listens again at 32 MiB of room.
+fill 40
+wait_for 5 listening "$port"
+ok $? "40 MiB free: the channel listens"
 head -c 500000 /dev/urandom >"$T/H"
 run send-job "$port" "$T/H"
-is "$rc" 0 "a small job still fits"
+is "$rc" 0 "a small job fits"
 fill 10
 wait_for 5 eval '! listening "$port"'
 ok $? "10 MiB free: the channel no longer listens"
